@@ -1,0 +1,134 @@
+"""The ``vton`` command: every stage of the course from a shell, doing exactly what its notebook does.
+
+    vton sample OUT [--n 48] [--size 256x192] [--seed 0]
+    vton check ROOT [--split test] [--stage data] [--quick] [--json FILE]
+    vton little ROOT OUT [--split train] [--min-confidence 0.3]
+    vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .fileio import DataError
+
+
+def _sample(args) -> int:
+    from .data.sample import make_sample, parse_size
+
+    start = time.perf_counter()
+    out = make_sample(args.out, n=args.n, size=parse_size(args.size), seed=args.seed,
+                      test_fraction=args.test_fraction, progress=not args.quiet)
+    print(f"sample of {args.n} people at {args.size} written to {out} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _check(args) -> int:
+    from .data.check import check_root
+
+    try:
+        report = check_root(args.root, splits=args.split, stage=args.stage, require=tuple(args.require),
+                            quick=args.quick, progress=not args.quiet)
+    except Exception as e:  # the checker reports; it never ends in a traceback
+        print(f"vton check: could not check {args.root}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(report.format())
+    if args.json:
+        text = json.dumps(report.to_dict(), indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            from .fileio import write_text
+
+            write_text(args.json, text + "\n")
+    return 0 if report.ok else 1
+
+
+def _little(args) -> int:
+    from .data.subset import SubsetRule, make_subset
+
+    rule = SubsetRule(min_confidence=args.min_confidence, min_points=args.min_points, min_size=args.min_size,
+                      margin=args.margin, seed_rule_only=args.seed_rule)
+    summary = make_subset(args.root, args.out, split=args.split, rule=rule, link=args.link, progress=not args.quiet)
+    print(f"kept {summary['kept']} of {summary['total']} samples of {args.split}; "
+          f"{summary['files_copied']} files {'linked' if args.link else 'copied'} to {args.out}; "
+          f"decisions in {args.out}/subset.json")
+    return 0
+
+
+def _course(args) -> int:
+    from .course import format_summary, run_course
+
+    params = {}
+    for item in args.param:
+        name, _, value = item.partition("=")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    summary = run_course(args.run_dir, params, only=args.only)
+    print()
+    print(format_summary(summary))
+    return 0 if summary["notebooks"] and all(r["ok"] for r in summary["notebooks"]) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vton", description="Diffusion virtual try-on with hand correction: "
+                                     "the course's stages from the shell.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="generate the built-in sample dataset (VITON-HD layout, exact ground truth)")
+    p.add_argument("out", help="folder to write (created; a finished sample with the same parameters is reused)")
+    p.add_argument("--n", type=int, default=48, help="number of people (default 48)")
+    p.add_argument("--size", default="256x192", help="HEIGHTxWIDTH, a multiple of 64x48 (default 256x192)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--test-fraction", type=float, default=0.25, help="share of people in test/ (default 0.25)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sample)
+
+    p = sub.add_parser("check", help="validate a VITON-HD root; exit 0 when usable, 1 otherwise")
+    p.add_argument("root")
+    p.add_argument("--split", action="append", help="split to check (repeatable; default: every split found)")
+    p.add_argument("--stage", default="data", choices=["data", "hands", "warp", "tryon", "lora"],
+                   help="the stage whose required folders are errors when absent (default: data)")
+    p.add_argument("--require", action="append", default=[], help="another folder key to require (repeatable)")
+    p.add_argument("--quick", action="store_true", help="read image headers only (faster; misses truncation)")
+    p.add_argument("--json", help="also write the full report as JSON to this file ('-' for stdout)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("little", help="copy the hand-visible subset of a split into a new root")
+    p.add_argument("root")
+    p.add_argument("out")
+    p.add_argument("--split", default="train")
+    p.add_argument("--min-confidence", type=float, default=0.3, help="the seed rule's threshold (default 0.3)")
+    p.add_argument("--min-points", type=int, default=10, help="confident points a hand needs (default 10)")
+    p.add_argument("--min-size", type=float, default=0.04, help="hand extent as a share of the height (default 0.04)")
+    p.add_argument("--margin", type=float, default=0.0, help="distance from the border, share of the height")
+    p.add_argument("--seed-rule", action="store_true", help="apply the seed project's rule alone")
+    p.add_argument("--link", action="store_true", help="hard-link files instead of copying them")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_little)
+
+    p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
+    p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")
+    p.add_argument("--only", action="append", help="run only notebooks starting with this (repeatable)")
+    p.add_argument("--param", action="append", default=[], help="NAME=VALUE passed to every notebook")
+    p.set_defaults(func=_course)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, ValueError, FileNotFoundError, NotADirectoryError) as e:
+        print(f"vton {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

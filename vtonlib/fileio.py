@@ -1,0 +1,89 @@
+"""Safe file writing: every output goes to a temporary file first and is renamed into place.
+
+A run interrupted half-way therefore never leaves a truncated image or JSON behind, and a stage that
+resumes can trust any file it finds. Renaming also gives the output a new inode, so a hard-linked
+input (see ``vton little --link``) is never modified through its link.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+class DataError(Exception):
+    """A problem with an input file, stated as ``path: problem`` so the user knows what to fix."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def write_arrays(path: str | os.PathLike, **arrays) -> None:
+    """Write named arrays to a compressed ``.npz`` file."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; a missing or malformed file raises :class:`DataError` naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(path, f"malformed JSON ({e})") from None
+
+
+def copy_file(src: str | os.PathLike, dst: str | os.PathLike, link: bool = False) -> None:
+    """Copy ``src`` to ``dst`` atomically, or hard-link it where ``link`` is set and the filesystem allows."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if link:
+        with atomic_path(dst) as tmp:
+            tmp.unlink()
+            try:
+                os.link(src, tmp)
+            except OSError:  # another filesystem, or links not allowed: fall back to a copy
+                shutil.copy2(src, tmp)
+        return
+    with atomic_path(dst) as tmp:
+        shutil.copy2(src, tmp)

@@ -1,0 +1,91 @@
+"""Pictures and tables for the notebooks. Everything returns arrays, figures or Markdown, and shows
+nothing by itself, so the same calls work headless under papermill."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import labels as L
+from .data.pose import Keypoints, render_keypoints
+
+
+def grid(images, titles=None, cols: int = 4, scale: float = 2.2, suptitle: str | None = None):
+    """A matplotlib figure of images (uint8 RGB, or 2-D arrays drawn in grey) in rows of ``cols``."""
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    rows = max(1, -(-len(images) // cols))
+    h, w = np.asarray(images[0]).shape[:2] if images else (4, 3)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * scale, rows * scale * h / w), squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if k < len(images):
+            img = np.asarray(images[k])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, colour=(255, 0, 0), alpha: float = 0.6) -> np.ndarray:
+    """``image`` with ``mask`` painted over it in ``colour``."""
+    out = image.astype(np.float32).copy()
+    out[mask] = out[mask] * (1 - alpha) + np.array(colour, np.float32) * alpha
+    return out.round().astype(np.uint8)
+
+
+def skeleton(image: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """OpenPose keypoints (body and hands) drawn over a photo."""
+    return render_keypoints(kp, image.shape[:2], background=image.copy())
+
+
+def coords_to_colour(coords: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Colour each pixel by the cloth position (x, y) it came from: red grows left to right, green top
+    to bottom; pixels without a position (NaN) are white. Shows at a glance how the flat garment bends."""
+    h, w = size
+    out = np.full(coords.shape[:2] + (3,), 255, np.uint8)
+    valid = ~np.isnan(coords[..., 0])
+    out[valid, 0] = np.clip(coords[valid, 0] / (w - 1) * 255, 0, 255)
+    out[valid, 1] = np.clip(coords[valid, 1] / (h - 1) * 255, 0, 255)
+    out[valid, 2] = 128
+    return out
+
+
+def annotations(person, cloth=None) -> tuple[list[np.ndarray], list[str]]:
+    """Every annotation of a :class:`~vtonlib.data.PersonSample` as pictures, with titles."""
+    images, titles = [person.image], ["image"]
+    if cloth is not None:
+        images += [cloth.image, cloth.mask]
+        titles += ["cloth", "cloth-mask"]
+    if person.parse is not None:
+        images.append(L.colorize_parse(person.parse))
+        titles.append("parse")
+    if person.keypoints is not None:
+        images.append(skeleton(person.image, person.keypoints))
+        titles.append("OpenPose body + hands")
+    if person.densepose is not None:
+        images.append(L.render_densepose(person.densepose))
+        titles.append("DensePose parts")
+    if person.parse_agnostic is not None:
+        images.append(L.colorize_parse(person.parse_agnostic))
+        titles.append("parse, agnostic")
+    if person.agnostic is not None:
+        images.append(person.agnostic)
+        titles.append("agnostic image")
+    if person.agnostic_mask is not None:
+        images.append(person.agnostic_mask)
+        titles.append("agnostic mask")
+    return images, titles
+
+
+def markdown_table(header, rows) -> str:
+    """A Markdown table (display it with ``IPython.display.Markdown``)."""
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
