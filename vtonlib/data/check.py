@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .. import imaging
 from ..fileio import DataError
 from . import labels as L
-from .layout import FOLDERS, STAGE_NEEDS, find_folder, list_ids, read_pairs, splits_of
+from .layout import FOLDERS, STAGE_NEEDS, find_folder, list_ids, parse_pairs, splits_of
 from .pose import read_keypoints
 
 SHOWN_PER_GROUP = 10  # in the text report; the JSON report lists everything
@@ -130,19 +130,21 @@ def _check_split(report: Report, root: Path, split: str, needs: set[str], quick:
 
     people = set(listings.get("image", {}))
     pairs_file = root / f"{split}_pairs.txt"
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str, int]] = []
     if pairs_file.exists():
         try:
-            pairs = read_pairs(pairs_file)
-        except (ValueError, UnicodeDecodeError) as e:
-            report.add("error", pairs_file, str(e).split(": ", 1)[-1])
+            pairs, bad_lines = parse_pairs(pairs_file)
+        except UnicodeDecodeError as e:
+            bad_lines = [f"not a text file ({e})"]
+        for problem in bad_lines:
+            report.add("error", pairs_file, problem, group="malformed pair line")
     else:
         report.add("warning", pairs_file, "absent: pairs default to each person with their own garment")
-        pairs = [(i, i) for i in sorted(people)]
-    garments = {c for _, c in pairs}
+        pairs = [(i, i, 0) for i in sorted(people)]
+    garments = {c for _, c, _ in pairs}
     if split == "train":  # training is paired: every person's own garment is needed
         garments |= people
-    for number, (person, garment) in enumerate(pairs, 1):
+    for person, garment, number in pairs:
         if person not in people:
             report.add("error", pairs_file, f"line {number} names person {person}.jpg, absent from {split}/image",
                        group="pair names an absent person")

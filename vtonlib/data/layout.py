@@ -138,15 +138,24 @@ def splits_of(root: Path) -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, 2), n))
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """``person.jpg cloth.jpg`` lines -> [(person id, cloth id)]; raises ValueError naming a bad line."""
-    pairs = []
+def parse_pairs(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """``person.jpg cloth.jpg`` lines -> ([(person id, cloth id, line number)], [problem per bad line])."""
+    pairs, problems = [], []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             parts = line.split()
             if len(parts) != 2:
-                raise ValueError(f"{path}, line {number}: expected 'person.jpg cloth.jpg', got {line.strip()!r}")
-            pairs.append(tuple(os.path.splitext(p)[0] for p in parts))
-    return pairs
+                problems.append(f"line {number}: expected 'person.jpg cloth.jpg', got {line.strip()!r}")
+                continue
+            pairs.append((os.path.splitext(parts[0])[0], os.path.splitext(parts[1])[0], number))
+    return pairs, problems
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """[(person id, cloth id)] of a pairs file; a malformed line raises ValueError naming it."""
+    pairs, problems = parse_pairs(path)
+    if problems:
+        raise ValueError(f"{path}, {problems[0]}")
+    return [(p, c) for p, c, _ in pairs]

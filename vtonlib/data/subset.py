@@ -107,7 +107,7 @@ def make_subset(root: str | os.PathLike, out: str | os.PathLike, split: str = "t
     kept_set = set(kept)
     pairs = [(p, c) for p, c in ds.pairs(unpaired=True) if p in kept_set]
     garments = sorted({c for _, c in pairs} | set(kept))
-    copied = _copy_samples(ds, out, kept, garments, link, progress)
+    copied = copy_samples(ds, out, kept, garments, link, progress)
     write_text(out / f"{split}_pairs.txt", "".join(f"{p}.jpg {c}.jpg\n" for p, c in pairs))
     summary = {"source": str(root), "split": split, "rule": asdict(rule), "kept": len(kept), "total": len(records),
                "files_copied": copied, "linked": link, "samples": records}
@@ -115,8 +115,10 @@ def make_subset(root: str | os.PathLike, out: str | os.PathLike, split: str = "t
     return summary
 
 
-def _copy_samples(ds: VitonDataset, out: Path, people: list[str], garments: list[str], link: bool,
-                  progress: bool) -> int:
+def copy_samples(ds: VitonDataset, out: Path, people: list[str], garments: list[str], link: bool,
+                 progress: bool) -> int:
+    """Copy every file of ``people`` and ``garments`` (ground truth included) into ``out``, same layout;
+    files already there are skipped. Returns the number copied."""
     jobs = []
     for f in FOLDERS:
         src_dir = ds.folder(f.key)

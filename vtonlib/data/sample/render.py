@@ -172,8 +172,8 @@ def _wear(person: Person, garment: Garment) -> dict:
     cx_, cy_ = tps_apply(tps, xs, ys)
     maps = {}
     body = _lookup(garment.parts, cx_, cy_) == BODY
-    flow = np.stack([cx_, cy_], -1).astype(np.float32)
-    maps["body"] = (body, _colour(garment, cx_, cy_), flow)
+    flow = np.stack([cx_, cy_], -1).astype(np.float32)  # colours come from these stored coordinates
+    maps["body"] = (body, _colour(garment, flow), flow)
 
     span_person = np.hypot(*(person_anchors["shoulder_left"] - person_anchors["shoulder_right"]))
     span_cloth = np.hypot(*(garment.anchors["shoulder_left"] - garment.anchors["shoulder_right"]))
@@ -196,12 +196,13 @@ def _wear(person: Person, garment: Garment) -> dict:
         shoulder_cap = (s <= 0) & capsule((h, w), arm.shoulder, arm.elbow, arm.radii[0], arm.radii[1])
         inside = (_lookup(garment.parts, sx, sy) == sleeve_part) & ((s > 0) | shoulder_cap) & (s < arm_length - person.u)
         segment_part = np.where(s < arm.upper_length, DP_UPPER_ARM[side], DP_LOWER_ARM[side]).astype(np.uint8)
-        maps[side] = (inside, _colour(garment, sx, sy), np.stack([sx, sy], -1).astype(np.float32), segment_part)
+        flow = np.stack([sx, sy], -1).astype(np.float32)
+        maps[side] = (inside, _colour(garment, flow), flow, segment_part)
     return maps
 
 
-def _colour(garment: Garment, xs, ys) -> np.ndarray:
-    return np.rint(sample_bilinear(garment.image, xs, ys)).astype(np.uint8)
+def _colour(garment: Garment, flow: np.ndarray) -> np.ndarray:
+    return np.rint(sample_bilinear(garment.image, flow[..., 0], flow[..., 1])).astype(np.uint8)
 
 
 def _paint_arm(canvas: Canvas, arm: Arm, skin, garment: Garment, maps: dict) -> None:

@@ -1,0 +1,31 @@
+"""The course runner executes notebooks in order into one run folder and summarises their figures."""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from vtonlib.course import format_summary, notebooks, run_course
+
+
+def _notebook(path, body):
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = new_code_cell('RUN_DIR = "."')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+def test_runs_in_order_records_figures_and_stops_at_a_failure(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "01_first.ipynb", "from vtonlib import manifest\nmanifest.record(RUN_DIR, '01_first', {'x': 1})")
+    _notebook(nbs / "02_broken.ipynb", "raise RuntimeError('boom')")
+    _notebook(nbs / "03_never.ipynb", "pass")
+    (nbs / "notes.ipynb").write_text("{}")  # not a course notebook: ignored
+    assert [p.name for p in notebooks(nbs)] == ["01_first.ipynb", "02_broken.ipynb", "03_never.ipynb"]
+    summary = run_course(tmp_path / "run", directory=nbs, log=lambda *_: None)
+    assert [(r["name"], r["ok"]) for r in summary["notebooks"]] == [("01_first.ipynb", True), ("02_broken.ipynb", False)]
+    assert "boom" in summary["notebooks"][1]["error"]
+    assert summary["figures"]["01_first"]["figures"] == {"x": 1}
+    assert (tmp_path / "run" / "notebooks" / "01_first.ipynb").exists()
+    text = format_summary(summary)
+    assert "01_first" in text and "FAILED" in text and '"x"' not in text or "x: 1" in text

@@ -1,0 +1,46 @@
+"""Every course notebook runs headless under papermill at smoke parameters and records its figures.
+
+A later notebook joins by adding its smoke parameters to SMOKE (any it does not list keep their
+defaults); the harness always passes RUN_DIR and SAMPLE_DIR so that notebooks share one run folder.
+"""
+
+import pytest
+
+from conftest import REPO
+from vtonlib import manifest
+from vtonlib.course import notebooks
+
+SMOKE = {
+    "01_data": {"N_SAMPLES": 14},
+}
+
+NOTEBOOKS = notebooks(REPO / "notebooks")
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("course")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_headless(path, run_folder):
+    import papermill as pm
+
+    params = {"RUN_DIR": str(run_folder / "run"), "SAMPLE_DIR": str(run_folder / "sample"), **SMOKE.get(path.stem, {})}
+    pm.execute_notebook(str(path), str(run_folder / path.name), parameters=params, cwd=str(path.parent),
+                        progress_bar=False, kernel_name="python3")
+    stage = manifest.load(run_folder / "run")["stages"].get(path.stem)
+    assert stage is not None, f"{path.name} recorded no figures in the run manifest"
+    assert stage["figures"]
+
+
+def test_01_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("01_data", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 01 did not run in this session")
+    assert figures["agreement"]["hand_pixels_in_arm_labels"] == 1.0
+    assert figures["agreement"]["keypoints_in_hand_mask"] == 1.0
+    assert figures["checker"]["sample_errors"] == 0
+    assert figures["checker"]["defects_named"] == figures["checker"]["defects_made"] == 7
+    assert 0 < figures["subset"]["kept"] < figures["subset"]["kept_by_seed_rule"] <= figures["subset"]["total"]
