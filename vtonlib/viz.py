@@ -42,6 +42,23 @@ def skeleton(image: np.ndarray, kp: Keypoints) -> np.ndarray:
     return render_keypoints(kp, image.shape[:2], background=image.copy())
 
 
+def overlay_all(person, hand_mask: np.ndarray | None = None) -> np.ndarray:
+    """One picture with every annotation on the photo: the parse blended in, the OpenPose skeleton
+    with both hands, and the hand mask (when given) outlined in red."""
+    out = person.image.copy()
+    if person.parse is not None:
+        colours = L.colorize_parse(person.parse).astype(np.float32)
+        person_px = person.parse > 0
+        out[person_px] = (out[person_px] * 0.55 + colours[person_px] * 0.45).round().astype(np.uint8)
+    if person.keypoints is not None:
+        out = skeleton(out, person.keypoints)
+    if hand_mask is not None:
+        from .data.sample.geometry import boundary
+
+        out[boundary(hand_mask.astype(np.uint8)) & hand_mask] = (255, 0, 0)
+    return out
+
+
 def coords_to_colour(coords: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Colour each pixel by the cloth position (x, y) it came from: red grows left to right, green top
     to bottom; pixels without a position (NaN) are white. Shows at a glance how the flat garment bends."""

@@ -120,4 +120,4 @@ def render_keypoints(kp: Keypoints, size: tuple[int, int], background: np.ndarra
         for x, y, c in hand:
             if c > min_confidence:
                 draw.ellipse((x - hand_w, y - hand_w, x + hand_w, y + hand_w), fill=(0, 0, 255))
-    return np.asarray(canvas)
+    return np.array(canvas)
