@@ -3,7 +3,6 @@
 import json
 import shutil
 
-import pytest
 from PIL import Image
 
 from vtonlib.cli import main

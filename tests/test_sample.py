@@ -122,7 +122,7 @@ def test_hands_are_big_enough_to_matter(sample_root):
     for split in ("train", "test"):
         ds = VitonDataset(sample_root, split)
         for i in ds.ids:
-            for side, h in ds.read_truth("meta", i)["hands"].items():
+            for h in ds.read_truth("meta", i)["hands"].values():
                 p = np.array(h["points"])
                 spans.append(np.hypot(*(p.max(0) - p.min(0))))
     assert 15 <= np.median(spans) <= 30 and min(spans) >= 8 and max(spans) <= 36

@@ -42,4 +42,5 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell():
         nb = json.loads(nb_path.read_text())
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert all(not c.get("outputs") and not c.get("execution_count") for c in code), f"{nb_path.name} has outputs"
-        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code), f"{nb_path.name}: no parameters cell"
+        tagged = any("parameters" in c.get("metadata", {}).get("tags", []) for c in code)
+        assert tagged, f"{nb_path.name}: no parameters cell"

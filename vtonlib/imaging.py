@@ -154,10 +154,10 @@ def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     if labels.shape[:2] == (h, w):
         return labels
-    dtype = labels.dtype
-    im = Image.fromarray(labels.astype(np.uint8) if dtype == bool else labels)
+    is_mask = labels.dtype == np.bool_
+    im = Image.fromarray(labels.astype(np.uint8) if is_mask else labels)
     out = np.asarray(im.resize((w, h), Image.NEAREST))
-    return out.astype(bool) if dtype == bool else out
+    return out.astype(bool) if is_mask else out
 
 
 # --- numpy <-> torch ----------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from .reader import VitonDataset
 from .subset import copy_samples
 
 
-def make_damaged_copy(root: str | Path, out: str | Path, split: str = "train", people: int = 8) -> list[tuple[str, str]]:
+def make_damaged_copy(root: str | Path, out: str | Path, split: str = "train",
+                      people: int = 8) -> list[tuple[str, str]]:
     """Copy ``people`` persons of ``root/split`` (all their files) to ``out`` and break the copy in
     seven ways; return [(defect, path relative to out)]. Each defect hits a different person.
     (A root without ``openpose_img`` gets six: there is no folder to remove.)"""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .geometry import ellipse, polygon, unit
+from .geometry import ellipse, polygon
 
 # Part ids in a garment's part map. "Right" is the wearer's right: the image's left in a front view.
 BODY, SLEEVE_RIGHT, SLEEVE_LEFT = 1, 2, 3

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .geometry import rot, two_link_ik, unit
-from .hand import GESTURES, Hand, make_hand
+from .hand import Hand, make_hand
 
 SKIN_TONES = (
     (255, 224, 196), (241, 194, 160), (224, 172, 130), (198, 140, 100), (170, 112, 76),
@@ -83,13 +83,13 @@ class Person:
 
     def anchors(self) -> dict[str, np.ndarray]:
         """Where a garment's anchors go on this body (see :mod:`.garment`)."""
-        u, cx = self.u, self.cx
-        out = {"collar": np.array([cx, self.shoulder_y - 6 * u])}
+        u, cx, sy = self.u, self.cx, self.shoulder_y
+        out = {"collar": np.array([cx, sy - 6 * u])}
         for side, sign in (("right", -1.0), ("left", 1.0)):
-            out[f"collar_{side}"] = np.array([cx + sign * (self.neck_half_width + 2 * u), self.shoulder_y - 7 * u])
-            out[f"shoulder_{side}"] = np.array([cx + sign * (self.shoulder_half_width + 6 * u), self.shoulder_y - 4 * u])
-            out[f"armpit_{side}"] = np.array([cx + sign * (self.shoulder_half_width - 1 * u), self.shoulder_y + 22 * u])
-            out[f"waist_{side}"] = np.array([cx + sign * self.waist_half_width, (self.shoulder_y + self.hip_y) / 2 + 6 * u])
+            out[f"collar_{side}"] = np.array([cx + sign * (self.neck_half_width + 2 * u), sy - 7 * u])
+            out[f"shoulder_{side}"] = np.array([cx + sign * (self.shoulder_half_width + 6 * u), sy - 4 * u])
+            out[f"armpit_{side}"] = np.array([cx + sign * (self.shoulder_half_width - 1 * u), sy + 22 * u])
+            out[f"waist_{side}"] = np.array([cx + sign * self.waist_half_width, (sy + self.hip_y) / 2 + 6 * u])
             out[f"hip_{side}"] = np.array([cx + sign * self.hip_half_width, self.hip_y])
         return out
 
@@ -135,7 +135,8 @@ def _pose_arm(rng, p: Person, side: str, pose: str, upper: float, fore: float, r
     elif pose == "hip":
         target = np.array([cx + out * (p.hip_half_width + jit(0, 3) * u), p.hip_y - jit(6, 16) * u])
     elif pose == "raised":
-        target = np.array([shoulder[0] + out * jit(10, 30) * u, max(hand_length + 6 * u, shoulder[1] - jit(56, 70) * u)])
+        top = max(hand_length + 6 * u, shoulder[1] - jit(56, 70) * u)  # the raised hand stays in frame
+        target = np.array([shoulder[0] + out * jit(10, 30) * u, top])
     elif pose == "front":
         target = np.array([cx - out * jit(0, 12) * u, p.shoulder_y + jit(48, 70) * u])
     elif pose == "behind":
@@ -154,7 +155,6 @@ def _pose_arm(rng, p: Person, side: str, pose: str, upper: float, fore: float, r
     else:
         direction = rot(forearm, rng.uniform(-0.25, 0.25))
     gesture = str(rng.choice(GESTURE_BY_POSE[pose]))
-    assert gesture in GESTURES
     # Palm towards the camera puts a right hand's thumb on the (dx, dy) -> (-dy, dx) side.
     palm_front = rng.random() < 0.5
     thumb_sign = (1.0 if side == "right" else -1.0) * (1.0 if palm_front else -1.0)

@@ -194,7 +194,8 @@ def _wear(person: Person, garment: Garment) -> dict:
         arm_length = arm.upper_length + float(np.hypot(*(arm.wrist - arm.elbow)))
         # behind the shoulder joint only the arm's own skin is sleeved (no flaps in the air)
         shoulder_cap = (s <= 0) & capsule((h, w), arm.shoulder, arm.elbow, arm.radii[0], arm.radii[1])
-        inside = (_lookup(garment.parts, sx, sy) == sleeve_part) & ((s > 0) | shoulder_cap) & (s < arm_length - person.u)
+        inside = ((_lookup(garment.parts, sx, sy) == sleeve_part) & ((s > 0) | shoulder_cap)
+                  & (s < arm_length - person.u))
         segment_part = np.where(s < arm.upper_length, DP_UPPER_ARM[side], DP_LOWER_ARM[side]).astype(np.uint8)
         flow = np.stack([sx, sy], -1).astype(np.float32)
         maps[side] = (inside, _colour(garment, flow), flow, segment_part)
@@ -239,7 +240,8 @@ def _paint_bottom(canvas: Canvas, person: Person, skin) -> None:
             canvas.paint(leg, LEG_R if side == "right" else LEG_L, 17 if side == "right" else 16, part, skin)
     if person.bottom == "skirt":
         hem = person.hip_y + 50 * u
-        skirt = polygon((h, w), [(cx - hw, waist_y), (cx + hw, waist_y), (cx + hw + 10 * u, hem), (cx - hw - 10 * u, hem)])
+        skirt = polygon((h, w), [(cx - hw, waist_y), (cx + hw, waist_y), (cx + hw + 10 * u, hem),
+                                 (cx - hw - 10 * u, hem)])
         part = np.where(np.arange(w)[None, :] < cx, DP_UPPER_LEG["right"], DP_UPPER_LEG["left"]) * np.ones((h, 1))
         canvas.paint(skirt, BOTTOM_R, 12, part.astype(np.uint8), colour)
 
