@@ -3,6 +3,7 @@
     vton sample OUT [--n 48] [--size 256x192] [--seed 0]
     vton check ROOT [--split test] [--stage data] [--quick] [--json FILE]
     vton little ROOT OUT [--split train] [--min-confidence 0.3]
+    vton hands ROOT [--split test] [--method auto|keypoints|densepose|detector|arms] [--out DIR]
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -59,6 +60,21 @@ def _little(args) -> int:
     return 0
 
 
+def _hands(args) -> int:
+    from .hands import write_hand_masks
+
+    report = write_hand_masks(args.root, args.out, split=args.split, method=args.method, width=args.width,
+                              detector_confidence=args.detector_confidence, progress=not args.quiet)
+    c = report["counts"]
+    out = args.out or f"{args.root}/{args.split}/hand-mask"
+    print(f"{c['images']} masks in {out}: {c['with_hands']} with hands, {c['without_hands']} without, "
+          f"{c['errors']} errors; sources {report['sources']}; report in {out}/hands.json")
+    for sample_id, entry in report["images"].items():
+        if "error" in entry:
+            print(f"  {sample_id}: {entry['error']}")
+    return 0
+
+
 def _course(args) -> int:
     from .course import format_summary, run_course
 
@@ -112,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--link", action="store_true", help="hard-link files instead of copying them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_little)
+
+    p = sub.add_parser("hands", help="write hand masks (PNG) and hands.json for a VITON-HD split or a photo folder")
+    p.add_argument("root", help="a VITON-HD root, or a folder of photos (then use --method detector and --out)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--method", default="auto", choices=["auto", "keypoints", "densepose", "detector", "arms"])
+    p.add_argument("--out", help="output folder (default ROOT/SPLIT/hand-mask)")
+    p.add_argument("--width", type=float, default=1.0, help="stroke width factor of keypoint masks (default 1.0)")
+    p.add_argument("--detector-confidence", type=float, default=0.3, help="MediaPipe palm threshold (default 0.3)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_hands)
 
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")

@@ -102,21 +102,22 @@ def image_size(path: PathLike) -> tuple[int, int]:
 
 
 # --- writing (atomic: temporary file, then rename) ----------------------------------------------
-def _save(path: PathLike, im: Image.Image, quality: int = 95) -> None:
+def _save(path: PathLike, im: Image.Image, quality: int = 95, subsampling: int = 2) -> None:
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(Path(path).suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: choose a .jpg or .png file name")
     buf = io.BytesIO()
-    im.save(buf, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+    im.save(buf, format=fmt, **({"quality": quality, "subsampling": subsampling} if fmt == "JPEG" else {}))
     write_bytes(path, buf.getvalue())
 
 
-def write_image(path: PathLike, image: np.ndarray, quality: int = 95) -> None:
-    """Write RGB ``uint8`` (H, W, 3) as JPEG or PNG (by suffix)."""
+def write_image(path: PathLike, image: np.ndarray, quality: int = 95, full_chroma: bool = False) -> None:
+    """Write RGB ``uint8`` (H, W, 3) as JPEG or PNG (by suffix). JPEGs halve the colour resolution
+    (4:2:0, as VITON-HD's files) unless ``full_chroma`` is set."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{path}: expected uint8 (H, W, 3), got {image.dtype} {image.shape}")
-    _save(path, Image.fromarray(image, "RGB"), quality=quality)
+    _save(path, Image.fromarray(image, "RGB"), quality=quality, subsampling=0 if full_chroma else 2)
 
 
 def write_mask(path: PathLike, mask: np.ndarray) -> None:

@@ -24,7 +24,7 @@ from .garment import draw_garment, random_design
 from .person import POSE_PAIRS, random_person
 from .render import Rendering, keypoints, render
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST = "sample.json"
 
 
@@ -161,7 +161,9 @@ def _write_one(out: Path, seed: int, spec: SampleSpec, size, partner: SampleSpec
     imaging.write_labels(d / f"image-parse-agnostic-v3.2/{i}.png", parse_agnostic(r.parse, kp.body), L.LIP_PALETTE)
     write_keypoints(d / f"openpose_json/{i}_keypoints.json", kp)
     imaging.write_image(d / f"openpose_img/{i}_rendered.png", render_keypoints(kp, size))
-    imaging.write_image(d / f"image-densepose/{i}.jpg", L.render_densepose(r.densepose))
+    # VITON-HD stores DensePose as 4:2:0 JPEG; at a quarter of its size that would smear the colour of a
+    # 20-pixel hand into its neighbours, so the sample keeps full colour resolution (still a JPEG).
+    imaging.write_image(d / f"image-densepose/{i}.jpg", L.render_densepose(r.densepose), full_chroma=True)
     mask = agnostic_mask(r.parse, kp.body)
     imaging.write_image(d / f"agnostic-v3.2/{i}.jpg", agnostic_image(r.image, mask))
     imaging.write_mask(d / f"agnostic-mask/{i}_mask.png", mask)
