@@ -12,6 +12,7 @@ from vtonlib.course import notebooks
 
 SMOKE = {
     "01_data": {"N_SAMPLES": 14},
+    "02_hand_masks": {"N_SAMPLES": 14},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -44,3 +45,12 @@ def test_01_figures(run_folder):
     assert figures["checker"]["sample_errors"] == 0
     assert figures["checker"]["defects_named"] == figures["checker"]["defects_made"] == 7
     assert 0 < figures["subset"]["kept"] < figures["subset"]["kept_by_seed_rule"] <= figures["subset"]["total"]
+
+
+def test_02_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("02_hand_masks", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 02 did not run in this session")
+    iou = figures["iou"]
+    assert iou["keypoints"] > iou["arms"] + 0.15 and iou["densepose"] > iou["arms"] + 0.15
+    assert figures["written"]["test"]["errors"] == 0 and figures["written"]["test"]["images"] > 0

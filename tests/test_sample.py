@@ -172,3 +172,14 @@ def test_agnostic_representations(sample_root):
         assert not p.agnostic_mask[np.isin(p.parse, (13, 9, 12))].any()  # face and lower body kept
         grey = (p.agnostic.astype(int) - 128).__abs__().max(-1) <= 8
         assert grey[p.agnostic_mask].mean() > 0.95
+
+
+def test_a_sample_from_an_older_generator_is_redrawn(tmp_path):
+    root = make_sample(tmp_path / "s", n=2, seed=0, progress=False)
+    manifest = json.loads((root / "sample.json").read_text())
+    manifest["params"]["generator_version"] = 0
+    (root / "sample.json").write_text(json.dumps(manifest))
+    (root / "train" / "stale.txt").write_text("left by the old version")
+    make_sample(root, n=2, seed=0, progress=False)
+    assert not (root / "train" / "stale.txt").exists()
+    assert json.loads((root / "sample.json").read_text())["complete"]

@@ -6,9 +6,28 @@ thumb), so a detected hand becomes a mask through the same drawing as annotated 
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
+
+
+@contextmanager
+def _native_logs_silenced():
+    """MediaPipe's C++ core logs start-up chatter straight to file descriptor 2 ("Created TensorFlow
+    Lite XNNPACK delegate", "Feedback manager requires ..."); park that descriptor on /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class HandDetector:
@@ -20,7 +39,7 @@ class HandDetector:
 
     def __init__(self, min_confidence: float = 0.3, max_hands: int = 2, mirrored: bool = False,
                  model_complexity: int = 1):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_logs_silenced():
             warnings.simplefilter("ignore")  # protobuf deprecation noise from mediapipe's import
             try:
                 from mediapipe.python.solutions import hands as mp_hands
@@ -32,6 +51,7 @@ class HandDetector:
                                          model_complexity=model_complexity)
         self.mirrored = mirrored
         self.min_confidence = min_confidence
+        self._warm = False
 
     def detect(self, image: np.ndarray) -> list[dict]:
         """Hands in an RGB ``uint8`` image: [{"side", "points" (21, 3) with the handedness score as
@@ -41,7 +61,12 @@ class HandDetector:
         h, w = image.shape[:2]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = self._hands.process(np.ascontiguousarray(image))
+            if self._warm:
+                result = self._hands.process(np.ascontiguousarray(image))
+            else:  # the first call loads the models, and logs about it
+                with _native_logs_silenced():
+                    result = self._hands.process(np.ascontiguousarray(image))
+                self._warm = True
         found = []
         for landmarks, handedness in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
             label = handedness.classification[0].label.lower()

@@ -9,6 +9,7 @@ it, and, for the unpaired test pairs, the true try-on result. Notebook 01 tours 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +99,13 @@ def make_sample(out: str | os.PathLike, n: int = 48, size: tuple[int, int] = (25
     manifest_path = out / MANIFEST
     if manifest_path.exists():
         old = read_json(manifest_path)
-        if old.get("params") != params:
+        same_but_version = {**old.get("params", {}), "generator_version": GENERATOR_VERSION} == params
+        if old.get("params") != params and same_but_version:
+            # drawn by an older version of this generator: it is ours to redraw
+            shutil.rmtree(out)
+            out.mkdir(parents=True)
+            old = {}
+        if old and old.get("params") != params:
             raise ValueError(f"{out} holds a sample made with {old.get('params')}; asked for {params}. "
                              f"Choose another folder or delete this one.")
         if old.get("complete"):
