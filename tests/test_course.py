@@ -24,7 +24,8 @@ def test_runs_in_order_records_figures_and_stops_at_a_failure(tmp_path):
     (nbs / "notes.ipynb").write_text("{}")  # not a course notebook: ignored
     assert [p.name for p in notebooks(nbs)] == ["01_first.ipynb", "02_broken.ipynb", "03_never.ipynb"]
     summary = run_course(tmp_path / "run", directory=nbs, log=lambda *_: None)
-    assert [(r["name"], r["ok"]) for r in summary["notebooks"]] == [("01_first.ipynb", True), ("02_broken.ipynb", False)]
+    ran = [(r["name"], r["ok"]) for r in summary["notebooks"]]
+    assert ran == [("01_first.ipynb", True), ("02_broken.ipynb", False)]  # stops at the failure
     assert "boom" in summary["notebooks"][1]["error"]
     assert summary["figures"]["01_first"]["figures"] == {"x": 1}
     assert (tmp_path / "run" / "notebooks" / "01_first.ipynb").exists()
