@@ -13,6 +13,7 @@ from vtonlib.course import notebooks
 SMOKE = {
     "01_data": {"N_SAMPLES": 14},
     "02_hand_masks": {"N_SAMPLES": 14},
+    "03_warping": {"N_SAMPLES": 14, "STEPS": 6},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -54,3 +55,11 @@ def test_02_figures(run_folder):
     iou = figures["iou"]
     assert iou["keypoints"] > iou["arms"] + 0.15 and iou["densepose"] > iou["arms"] + 0.15
     assert figures["written"]["test"]["errors"] == 0 and figures["written"]["test"]["images"] > 0
+
+
+def test_03_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("03_warping", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 03 did not run in this session")
+    assert figures["steps"] == 6 and set(figures["iou"]) >= {"model paired", "box baseline paired"}
+    assert figures["written"] == {"train": 10, "test": 4, "test unpaired": 4}

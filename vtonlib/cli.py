@@ -4,6 +4,7 @@
     vton check ROOT [--split test] [--stage data] [--quick] [--json FILE]
     vton little ROOT OUT [--split train] [--min-confidence 0.3]
     vton hands ROOT [--split test] [--method auto|keypoints|densepose|detector|arms] [--out DIR]
+    vton warp train ROOT --out CKPT [--size 128x96] [--steps N];  vton warp apply ROOT --ckpt CKPT [--unpaired]
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -75,6 +76,33 @@ def _hands(args) -> int:
     return 0
 
 
+def _warp_train(args) -> int:
+    from .data.sample import parse_size
+    from .warp import TrainConfig, WarpConfig, train_warp
+
+    size = parse_size(args.size) if args.preset == "tiny" else tuple(int(v) for v in args.size.split("x"))
+    config = WarpConfig.tiny(size) if args.preset == "tiny" else WarpConfig(size=size)
+    result = train_warp(args.root, args.out, config, TrainConfig(steps=args.steps, batch_size=args.batch_size,
+                                                                   lr=args.lr, seed=args.seed),
+                        split=args.split, vgg_path=args.vgg, progress=not args.quiet)
+    print(f"trained {result['steps']} steps in {result['seconds']:.0f} s; last loss {result['history'][-1][1]:.3f}; "
+          f"model in {result['out']}")
+    return 0
+
+
+def _warp_apply(args) -> int:
+    from .warp import apply_warp
+
+    report = apply_warp(args.root, args.ckpt, split=args.split, unpaired=args.unpaired, progress=not args.quiet)
+    errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
+    prefix = "unpaired-" if args.unpaired else ""
+    print(f"{report['written_this_run']} warped garments written to {args.root}/{args.split}/{prefix}cloth-warp "
+          f"(and -mask); {len(report['images'])} in all; {len(errors)} errors")
+    for sample_id, error in errors.items():
+        print(f"  {sample_id}: {error}")
+    return 0
+
+
 def _course(args) -> int:
     from .course import format_summary, run_course
 
@@ -139,6 +167,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_hands)
 
+    warp = sub.add_parser("warp", help="the appearance-flow warping stage (PF-AFN)")
+    warp_sub = warp.add_subparsers(dest="warp_command", required=True)
+    p = warp_sub.add_parser("train", help="train the warping model on a split (resumable)")
+    p.add_argument("root")
+    p.add_argument("--out", required=True, help="model file (.safetensors); training state goes beside it")
+    p.add_argument("--preset", choices=["tiny", "full"], default="tiny", help="model width (default tiny)")
+    p.add_argument("--size", default="128x96", help="HxW at which flows are estimated (full scale: 256x192)")
+    p.add_argument("--steps", type=int, default=250)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="train")
+    p.add_argument("--vgg", help="VGG19 weights for the perceptual loss (default: the torch hub cache)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_warp_train)
+    p = warp_sub.add_parser("apply", help="write cloth-warp/ and cloth-warp-mask/ (or unpaired-...) for a split")
+    p.add_argument("root")
+    p.add_argument("--ckpt", required=True, help="a trained .safetensors, or the released warp_viton.pth")
+    p.add_argument("--split", default="test")
+    p.add_argument("--unpaired", action="store_true", help="warp the pairs file's garments")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_warp_apply)
+
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")
     p.add_argument("--only", action="append", help="run only notebooks starting with this (repeatable)")
@@ -151,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ValueError, FileNotFoundError, NotADirectoryError) as e:
+    except (DataError, ValueError, FileNotFoundError, NotADirectoryError, FloatingPointError) as e:
         print(f"vton {args.command}: error: {e}", file=sys.stderr)
         return 2
 

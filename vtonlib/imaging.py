@@ -128,6 +128,14 @@ def write_mask(path: PathLike, mask: np.ndarray) -> None:
     _save(path, Image.fromarray(np.where(mask.astype(bool), 255, 0).astype(np.uint8), "L"))
 
 
+def write_grey(path: PathLike, grey: np.ndarray) -> None:
+    """Write a ``uint8`` (H, W) grey image, such as a soft mask scaled to 0-255."""
+    grey = np.asarray(grey)
+    if grey.dtype != np.uint8 or grey.ndim != 2:
+        raise ValueError(f"{path}: expected uint8 (H, W), got {grey.dtype} {grey.shape}")
+    _save(path, Image.fromarray(grey, "L"))
+
+
 def write_labels(path: PathLike, labels: np.ndarray, palette: np.ndarray | None = None) -> None:
     """Write a label map as a palette PNG (ids as pixel values, ``palette`` colours for viewers)."""
     labels = np.asarray(labels)
@@ -169,7 +177,7 @@ def to_tensor(image: np.ndarray) -> "torch.Tensor":
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.shape[-1] != 3:
         raise ValueError(f"expected uint8 (..., H, W, 3), got {image.dtype} {image.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(image)).float().div(127.5).sub(1.0)
+    t = torch.from_numpy(np.array(image)).float().div(127.5).sub(1.0)  # a copy: PIL's arrays are read-only
     return t.movedim(-1, -3)
 
 
@@ -185,7 +193,7 @@ def mask_to_tensor(mask: np.ndarray) -> "torch.Tensor":
     """``bool`` (H, W) or (N, H, W) -> float (1, H, W) or (N, 1, H, W) in {0, 1}."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(np.asarray(mask, dtype=bool))).float().unsqueeze(-3)
+    return torch.from_numpy(np.array(mask, dtype=bool)).float().unsqueeze(-3)
 
 
 def tensor_to_mask(tensor: "torch.Tensor", threshold: float = 0.5) -> np.ndarray:

@@ -71,6 +71,52 @@ def coords_to_colour(coords: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def grid_to_displacement(grid) -> np.ndarray:
+    """A sampling grid (2, H, W) in [-1, 1] (a model's flow) -> displacements (H, W, 2) in pixels."""
+    g = np.asarray(grid.detach().cpu() if hasattr(grid, "detach") else grid, dtype=np.float32)
+    _, h, w = g.shape
+    xs = (g[0] + 1) / 2 * (w - 1) - np.arange(w)[None, :]
+    ys = (g[1] + 1) / 2 * (h - 1) - np.arange(h)[:, None]
+    return np.stack([xs, ys], -1)
+
+
+def coords_to_displacement(coords: np.ndarray) -> np.ndarray:
+    """Absolute source positions (H, W, 2), as the sample's true flow, -> displacements (H, W, 2)."""
+    h, w = coords.shape[:2]
+    return coords - np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1)
+
+
+def flow_colour(displacement: np.ndarray, mask: np.ndarray | None = None,
+                max_magnitude: float | None = None) -> np.ndarray:
+    """The colour-wheel picture of a flow: hue = direction, brightness = length; white where masked
+    out or undefined (NaN)."""
+    import matplotlib.colors as mcolors
+
+    d = np.nan_to_num(displacement)
+    valid = ~np.isnan(displacement[..., 0])
+    if mask is not None:
+        valid &= mask
+    magnitude = np.hypot(d[..., 0], d[..., 1])
+    top = max_magnitude or (magnitude[valid].max() if valid.any() else 1.0) or 1.0
+    hsv = np.stack([(np.arctan2(d[..., 1], d[..., 0]) / (2 * np.pi)) % 1.0, np.ones_like(magnitude),
+                    np.clip(magnitude / top, 0, 1)], -1)
+    rgb = (mcolors.hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
+    rgb[~valid] = 255
+    return rgb
+
+
+def flow_arrows(ax, displacement: np.ndarray, mask: np.ndarray | None = None, step: int = 12, colour="k"):
+    """Draw a flow as arrows on a matplotlib axis: from each pixel to where it samples the garment."""
+    h, w = displacement.shape[:2]
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    d = displacement[ys, xs]
+    keep = ~np.isnan(d[..., 0])
+    if mask is not None:
+        keep &= mask[ys, xs]
+    ax.quiver(xs[keep], ys[keep], d[..., 0][keep], d[..., 1][keep], angles="xy", scale_units="xy", scale=1,
+              color=colour, width=0.004)
+
+
 def annotations(person, cloth=None) -> tuple[list[np.ndarray], list[str]]:
     """Every annotation of a :class:`~vtonlib.data.PersonSample` as pictures, with titles."""
     images, titles = [person.image], ["image"]
@@ -96,6 +142,14 @@ def annotations(person, cloth=None) -> tuple[list[np.ndarray], list[str]]:
         images.append(person.agnostic_mask)
         titles.append("agnostic mask")
     return images, titles
+
+
+def running_mean(values, window: int = 10) -> np.ndarray:
+    """Mean over a sliding window (shorter at the start), for readable loss curves; same length as input."""
+    values = np.asarray(values, dtype=float)
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
 
 
 def markdown_table(header, rows) -> str:

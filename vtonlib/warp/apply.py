@@ -1,0 +1,88 @@
+"""Warp garments with a trained (or released) model, and write them where DCI-VTON reads them.
+
+As the original: flows are estimated at the model's size (256x192 at full scale), upsampled, and the
+garment is sampled at the photo's full resolution. Outputs per person id, beside the dataset's folders:
+``cloth-warp/ID.jpg`` and ``cloth-warp-mask/ID.jpg`` (paired), or ``unpaired-cloth-warp*/`` for the
+pairs file's garments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .. import imaging
+from ..checkpoint import load_model, read_legacy
+from ..data.reader import VitonDataset
+from ..fileio import DataError, write_json
+from .data import cloth_tensors, person_representation
+from .model import AFWM, WarpConfig, warp
+
+REPORT = "warp.json"
+
+
+def load_warp_model(path: str | os.PathLike, device: str = "cpu") -> AFWM:
+    """A model from this course's ``.safetensors``, or PF-AFN/DCI-VTON's released ``warp_viton.pth``."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        state, meta = load_model(path, device)
+        model = AFWM(WarpConfig.from_dict(meta["config"]))
+    else:
+        state = {k.removeprefix("module."): v for k, v in read_legacy(path).items()}  # DDP-saved files
+        model = AFWM(WarpConfig.full())
+        state.setdefault("aflow_net.weight", model.aflow_net.weight)  # saved before a forward: absent
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise DataError(path, f"does not match the warping model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def warp_full_resolution(model: AFWM, person: torch.Tensor, cloth_small: torch.Tensor, cloth: np.ndarray,
+                         cloth_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Flow at the model's size, garment sampled at full size: (warped RGB uint8, soft mask in [0, 1], flow)."""
+    flow = model(person[None], cloth_small[None]).flow
+    h, w = cloth.shape[:2]
+    flow_full = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
+    warped = warp(imaging.to_tensor(cloth)[None], flow_full)
+    mask = warp(imaging.mask_to_tensor(cloth_mask)[None], flow_full, padding_mode="zeros")
+    return imaging.to_image(warped[0]), mask[0, 0].clamp(0, 1).numpy(), flow[0]
+
+
+def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, progress: bool = True) -> dict:
+    """Write the warped garment and mask for every pair of ``root/split``; resumable; returns the report."""
+    ds = VitonDataset(root, split)
+    model = load_warp_model(checkpoint)
+    size = model.config.size
+    prefix = "unpaired-" if unpaired else ""
+    cloth_dir, mask_dir = ds.dir / f"{prefix}cloth-warp", ds.dir / f"{prefix}cloth-warp-mask"
+    report_path = cloth_dir / REPORT
+    report = json.loads(report_path.read_text()) if report_path.exists() else {"images": {}}
+    report.update({"root": str(root), "split": split, "unpaired": unpaired, "checkpoint": str(checkpoint)})
+    done = 0
+    for person_id, cloth_id in tqdm(ds.pairs(unpaired=unpaired), desc=f"warping ({prefix or 'paired'})",
+                                    disable=not progress):
+        target, target_mask = cloth_dir / f"{person_id}.jpg", mask_dir / f"{person_id}.jpg"
+        if target.exists() and target_mask.exists() and "error" not in report["images"].get(person_id, {}):
+            continue  # done in an earlier run
+        try:
+            cloth = ds.cloth(cloth_id)
+            small, _ = cloth_tensors(ds, cloth_id, size)
+            image, mask, _ = warp_full_resolution(model, person_representation(ds, person_id, size), small,
+                                                  cloth.image, cloth.mask)
+            imaging.write_image(target, image)
+            imaging.write_grey(target_mask, np.rint(mask * 255).astype(np.uint8))  # soft, as the original
+            report["images"][person_id] = {"cloth": cloth_id}
+            done += 1
+        except DataError as e:  # one bad sample is a line in the report, not the end of the run
+            report["images"][person_id] = {"cloth": cloth_id, "error": str(e)}
+    report["written_this_run"] = done
+    write_json(report_path, report)
+    return report
+
