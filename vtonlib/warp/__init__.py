@@ -9,7 +9,6 @@ from .model import AFWM, WarpConfig, WarpOutput
 from .quality import baseline_predictor, masked_ssim, model_predictor, score_warps
 from .train import TrainConfig, train_warp
 
-__all__ = ["AFWM", "TrainConfig", "WarpConfig", "WarpOutput", "WarpPairs", "apply_warp", "box_warp",
-           "correlation",
-           "baseline_predictor", "load_warp_model", "masked_ssim", "model_predictor", "person_representation", "score_warps", "train_warp",
-           "warp_full_resolution"]
+__all__ = ["AFWM", "TrainConfig", "WarpConfig", "WarpOutput", "WarpPairs", "apply_warp", "baseline_predictor",
+           "box_warp", "correlation", "load_warp_model", "masked_ssim", "model_predictor", "person_representation",
+           "score_warps", "train_warp", "warp_full_resolution"]
