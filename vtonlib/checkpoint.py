@@ -99,8 +99,9 @@ def read_legacy(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
+        first_line = str(e).splitlines()[0] if str(e) else ""
         raise DataError(path, "could not be read with torch.load(weights_only=True): it may hold pickled code, "
-                              f"which this course refuses to run ({type(e).__name__}: {e})") from None
+                              f"which this course refuses to run ({type(e).__name__}: {first_line})") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):

@@ -5,6 +5,8 @@
     vton little ROOT OUT [--split train] [--min-confidence 0.3]
     vton hands ROOT [--split test] [--method auto|keypoints|densepose|detector|arms] [--out DIR]
     vton warp train ROOT --out CKPT [--size 128x96] [--steps N];  vton warp apply ROOT --ckpt CKPT [--unpaired]
+    vton tryon convert viton512.ckpt OUT_DIR;  vton tryon train ROOT --out DIR [--preset tiny|full] [--steps N]
+    vton tryon sample ROOT --model DIR --out RESULTS [--split test] [--unpaired] [--scheduler dpm] [--steps 25]
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -103,6 +105,49 @@ def _warp_apply(args) -> int:
     return 0
 
 
+def _tryon_convert(args) -> int:
+    from .tryon.convert import convert_checkpoint
+
+    from .tryon import TryOnConfig
+
+    if not args.check_only and not args.out:
+        raise ValueError("give an output folder, or --check-only")
+    report = convert_checkpoint(args.checkpoint, None if args.check_only else args.out, TryOnConfig.preset(args.preset))
+    print(f"{report['used']} of {report['source_tensors']} tensors used; filled "
+          + ", ".join(f"{k} {v}" for k, v in report["filled"].items()))
+    for reason, entry in report["unused"].items():
+        print(f"  unused ({reason}): {entry['count']}, e.g. {', '.join(entry['examples'])}")
+    print(f"model folder written to {args.out}" if not args.check_only else "checked only; nothing written")
+    return 0
+
+
+def _tryon_train(args) -> int:
+    from .tryon import TrainConfig, TryOnConfig, train_tryon
+
+    result = train_tryon(args.root, args.out, TryOnConfig.preset(args.preset),
+                         TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                                     mixed_precision=args.mixed_precision),
+                         init=args.init, vgg_path=args.vgg, progress=not args.quiet)
+    last = result["history"]["unet"][-1] if result["history"]["unet"] else None
+    print(f"trained {result['steps']} steps in {result['seconds']:.0f} s; last (eps, x0) losses "
+          f"{last[1:] if last else '-'}; model folder {result['out']}")
+    return 0
+
+
+def _tryon_sample(args) -> int:
+    from .tryon import sample_split
+
+    report = sample_split(args.root, args.model, args.out, split=args.split, unpaired=args.unpaired,
+                          scheduler=args.scheduler, num_inference_steps=args.steps, seed=args.seed,
+                          batch_size=args.batch_size, strength=args.strength, progress=not args.quiet)
+    errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
+    print(f"{report['written_this_run']} results written to {args.out} ({len(report['images'])} in all, "
+          f"{len(errors)} failed)")
+    for name, error in errors.items():
+        print(f"  {name}: {error}")
+    return 0
+
+
 def _course(args) -> int:
     from .course import format_summary, run_course
 
@@ -189,6 +234,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unpaired", action="store_true", help="warp the pairs file's garments")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_warp_apply)
+
+    tryon = sub.add_parser("tryon", help="the diffusion try-on stage (DCI-VTON)")
+    tryon_sub = tryon.add_subparsers(dest="tryon_command", required=True)
+    p = tryon_sub.add_parser("convert", help="convert a released LDM checkpoint (viton512.ckpt, model.ckpt)")
+    p.add_argument("checkpoint")
+    p.add_argument("out", nargs="?", help="model folder to write")
+    p.add_argument("--check-only", action="store_true", help="verify every tensor and shape; write nothing")
+    p.add_argument("--preset", choices=["tiny", "full"], default="full", help="the model's sizes (default: full)")
+    p.set_defaults(func=_tryon_convert)
+    p = tryon_sub.add_parser("train", help="train the try-on model (fits the tiny VAE first); resumable")
+    p.add_argument("root")
+    p.add_argument("--out", required=True, help="model folder")
+    p.add_argument("--preset", choices=["tiny", "full"], default="tiny")
+    p.add_argument("--init", help="a model folder to start from (e.g. a converted release)")
+    p.add_argument("--steps", type=int, default=700)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPUs only")
+    p.add_argument("--vgg", help="VGG19 weights for the perceptual term (default: the torch hub cache)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_tryon_train)
+    p = tryon_sub.add_parser("sample", help="try on every pair of a split: one PNG per pair (resumable)")
+    p.add_argument("root")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--out", required=True, help="results folder")
+    p.add_argument("--split", default="test")
+    p.add_argument("--unpaired", action="store_true", help="the pairs file's garments (default: their own)")
+    p.add_argument("--scheduler", choices=["plms", "ddim", "dpm"], default="dpm")
+    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--strength", type=float, default=1.0, help="share of the schedule run (1: from t=999)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_tryon_sample)
 
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")

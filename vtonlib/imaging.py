@@ -62,6 +62,12 @@ def read_mask(path: PathLike, threshold: int = 128) -> np.ndarray:
     return np.asarray(im) >= threshold
 
 
+def read_grey(path: PathLike) -> np.ndarray:
+    """Read a grey image (a soft mask, say) as ``float32`` (H, W) in [0, 1]."""
+    im = open_image(path)
+    return np.asarray(im if im.mode == "L" else im.convert("L"), dtype=np.float32) / 255.0
+
+
 def read_labels(path: PathLike, palette: np.ndarray | None = None) -> np.ndarray:
     """Read a label map (palette or grey PNG whose pixel values are ids) as ``uint8`` (H, W).
 

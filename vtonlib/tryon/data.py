@@ -1,0 +1,123 @@
+"""The try-on model's inputs, formed exactly as DCI-VTON forms them, from any VITON-HD root.
+
+For a person and a garment:
+
+* ``inpaint_mask``: 1 where the photo is kept, 0 in the region to repaint (torso, neck and arms, drawn
+  from the pose, with the head, the lower body and the hands far from the arm skeleton given back);
+* ``inpaint_image``: the person with that region greyed out, and the warped garment (times its soft mask)
+  pasted into it;
+* ``garment``: the in-shop garment cropped to its mask's box (enlarged 10-20 %, at random in training),
+  resized to the CLIP encoder's input and CLIP-normalised;
+* ``image``: the photo itself, the target in training (paired only).
+
+Warped garments come from ``cloth-warp/`` (or ``unpaired-cloth-warp/``), which notebook 03 writes; on the
+built-in sample, where those folders are absent, the sample's true warps stand in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import imaging
+from ..data.agnostic import agnostic_image, agnostic_mask
+from ..data.reader import VitonDataset
+from ..fileio import DataError
+from .model import CLIP_MEAN, CLIP_STD
+
+
+def garment_crop(image: np.ndarray, mask: np.ndarray, size: int, enlarge: float = 0.15) -> torch.Tensor:
+    """(3, size, size) CLIP-normalised crop of the garment's box, enlarged by ``enlarge`` of its size."""
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        raise ValueError("the garment mask is empty")
+    h, w = mask.shape
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    half_h, half_w = (ys.max() - ys.min() + 1) * (1 + enlarge) / 2, (xs.max() - xs.min() + 1) * (1 + enlarge) / 2
+    y0, y1 = int(max(cy - half_h, 0)), int(min(cy + half_h + 1, h))
+    x0, x1 = int(max(cx - half_w, 0)), int(min(cx + half_w + 1, w))
+    crop = imaging.resize_image(np.ascontiguousarray(image[y0:y1, x0:x1]), (size, size))
+    t = (imaging.to_tensor(crop) + 1) / 2
+    return (t - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
+
+
+def _warped_garment(ds: VitonDataset, person_id: str, unpaired: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """(RGB, soft mask in [0, 1], where it came from) of the warped garment for this person."""
+    key = "unpaired_cloth_warp" if unpaired else "cloth_warp"
+    if person_id in ds.files(key) and person_id in ds.files(key + "_mask"):
+        return (imaging.read_image(ds.path(key, person_id)), imaging.read_grey(ds.path(key + "_mask", person_id)),
+                "warp model")
+    prefix = "unpaired-" if unpaired else ""
+    if ds.has_truth and ds.truth_path(f"{prefix}cloth-warp", person_id).exists():
+        return (ds.read_truth(f"{prefix}cloth-warp", person_id),
+                ds.read_truth(f"{prefix}cloth-warp-mask", person_id).astype(np.float32), "ground truth")
+    folder = ds.dir / ("unpaired-cloth-warp" if unpaired else "cloth-warp")
+    raise DataError(folder / f"{person_id}.jpg", "missing: warp the garments first (`vton warp apply`, notebook 03)")
+
+
+def inpaint_region(ds: VitonDataset, person_id: str, image_size: tuple[int, int]) -> np.ndarray:
+    """bool (H, W), True in the region to repaint: the agnostic-mask file, or drawn from parse and pose."""
+    if person_id in ds.files("agnostic_mask"):
+        region = ds.read_mask("agnostic_mask", person_id)
+    else:
+        region = agnostic_mask(ds.read_parse(person_id), ds.read_keypoints(person_id).body)
+    if region.shape != image_size:
+        raise DataError(ds.path("agnostic_mask", person_id),
+                        f"size {region.shape} differs from the photo's {image_size}")
+    return region
+
+
+def tryon_example(ds: VitonDataset, person_id: str, cloth_id: str, size: tuple[int, int], clip_size: int,
+                  unpaired: bool = False) -> dict:
+    """Everything the model needs for one pair, at the model's ``size``; full-size arrays for paste-back.
+
+    Tensors: image, inpaint_image (3, H, W) in [-1, 1]; inpaint_mask (1, H, W), 1 = keep. Arrays:
+    ``photo`` (the full-size person), ``region`` (full-size bool, True = repainted), ``cloth``/``cloth_mask``
+    (for the garment crop, taken per use so training can jitter it).
+    """
+    photo = ds.read_image(person_id)
+    region = inpaint_region(ds, person_id, photo.shape[:2])
+    warped, warped_mask, source = _warped_garment(ds, person_id, unpaired)
+    agnostic = imaging.to_tensor(agnostic_image(photo, region))
+    garment = imaging.to_tensor(warped) * torch.from_numpy(warped_mask)[None]
+    keep = imaging.mask_to_tensor(~region)
+    inpaint = agnostic + garment * (1 - keep)  # DCI-VTON: agnostic + warped garment inside the region
+    cloth = ds.cloth(cloth_id)
+    h, w = size
+    resize = lambda t: torch.nn.functional.interpolate(t[None], size=(h, w), mode="bicubic",  # noqa: E731
+                                                       align_corners=False)[0].clamp(-1, 1)
+    return {
+        "id": person_id, "cloth_id": cloth_id, "warp_source": source,
+        "image": resize(imaging.to_tensor(photo)),
+        "inpaint_image": resize(inpaint),
+        "inpaint_mask": imaging.mask_to_tensor(imaging.resize_labels(~region, size)),
+        "photo": photo, "region": region, "cloth": cloth.image, "cloth_mask": cloth.mask,
+        "clip_size": clip_size,
+    }
+
+
+class TryOnPairs(torch.utils.data.Dataset):
+    """Pairs of a split as model inputs, read once and kept in memory. Paired unless ``unpaired``."""
+
+    def __init__(self, root, split: str, size: tuple[int, int], clip_size: int, unpaired: bool = False,
+                 jitter: bool = False, seed: int = 0):
+        self.ds = VitonDataset(root, split)
+        self.size, self.clip_size, self.unpaired, self.jitter = tuple(size), clip_size, unpaired, jitter
+        self.pairs = self.ds.pairs(unpaired=unpaired)
+        self.rng = np.random.default_rng(seed)
+        self._cache: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def example(self, index: int) -> dict:
+        if index not in self._cache:
+            person_id, cloth_id = self.pairs[index]
+            self._cache[index] = tryon_example(self.ds, person_id, cloth_id, self.size, self.clip_size, self.unpaired)
+        return self._cache[index]
+
+    def __getitem__(self, index: int) -> dict:
+        ex = self.example(index)
+        enlarge = float(self.rng.uniform(0.1, 0.2)) if self.jitter else 0.15
+        return {"image": ex["image"], "inpaint_image": ex["inpaint_image"], "inpaint_mask": ex["inpaint_mask"],
+                "garment": garment_crop(ex["cloth"], ex["cloth_mask"], self.clip_size, enlarge)}

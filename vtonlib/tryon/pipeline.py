@@ -1,0 +1,155 @@
+"""``TryOnPipeline``: DCI-VTON's sampling, in the diffusers style (notebook 04 walks through it).
+
+    >>> pipe = TryOnPipeline.from_pretrained("runs/tryon", scheduler="dpm")
+    >>> images = pipe(inpaint_image, inpaint_mask, garment, source_image=person,
+    ...               num_inference_steps=25, generator=torch.Generator().manual_seed(0))
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+
+from .. import imaging
+from .model import TryOnModel
+from .schedulers import make_scheduler
+
+
+class TryOnPipeline:
+    def __init__(self, model: TryOnModel, scheduler):
+        self.model = model
+        self.scheduler = scheduler
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike, scheduler: str = "dpm", device: str = "cpu"):
+        model = TryOnModel.load(directory, device)
+        return cls(model, make_scheduler(scheduler, model.config.scheduler))
+
+    def set_scheduler(self, name: str) -> None:
+        """Swap the sampler (``plms``, ``ddim``, ``dpm``); the model is untouched."""
+        self.scheduler = make_scheduler(name, self.model.config.scheduler)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.unet.parameters()).device
+
+    # --- the steps of __call__ --------------------------------------------------------------------
+    def check_inputs(self, inpaint_image, inpaint_mask, garment, source_image, strength):
+        b, c, h, w = inpaint_image.shape
+        if c != 3 or inpaint_mask.shape != (b, 1, h, w):
+            raise ValueError(f"inpaint_image must be (B, 3, H, W) and inpaint_mask (B, 1, H, W); got "
+                             f"{tuple(inpaint_image.shape)} and {tuple(inpaint_mask.shape)}")
+        if (h, w) != tuple(self.model.config.model_size):
+            raise ValueError(f"inputs are {h}x{w}; this model runs at {self.model.config.model_size} (resize first)")
+        if garment.shape[0] != b:
+            raise ValueError(f"{garment.shape[0]} garments for {b} people")
+        if source_image is not None and source_image.shape != inpaint_image.shape:
+            raise ValueError(f"source_image {tuple(source_image.shape)} must match inpaint_image {(b, c, h, w)}")
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        in_channels = self.model.unet.config.in_channels
+        if in_channels != 9:
+            raise ValueError(f"the UNet takes {in_channels} channels; try-on needs 4 (noisy latent) + 4 "
+                             f"(inpaint latent) + 1 (mask) = 9")
+
+    def encode_garment(self, garment, guidance_scale):
+        cond = self.model.embed_garment(garment)
+        if guidance_scale > 1:
+            return torch.cat([self.model.unconditional(len(garment)).to(cond.dtype), cond])
+        return cond
+
+    def prepare_mask_latents(self, inpaint_image, inpaint_mask):
+        latent = self.model.encode(inpaint_image)
+        mask = F.interpolate(inpaint_mask, size=latent.shape[-2:], mode="nearest")
+        return latent, mask
+
+    def get_timesteps(self, num_inference_steps, strength):
+        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
+        start = num_inference_steps - min(int(num_inference_steps * strength), num_inference_steps)
+        if hasattr(self.scheduler, "set_begin_index"):
+            self.scheduler.set_begin_index(start * self.scheduler.order)
+        return self.scheduler.timesteps[start * self.scheduler.order:]
+
+    def prepare_latents(self, start_latent, timestep, generator, latents):
+        """DCI-VTON does not start from pure noise: it noises the latent of the inpaint image (the warped
+        garment in place) to the first timestep, so the garment's layout survives into the result."""
+        if latents is not None:
+            return latents.to(self.device)
+        noise = torch.randn(start_latent.shape, generator=generator, device=start_latent.device,
+                            dtype=start_latent.dtype)
+        return self.scheduler.add_noise(start_latent, noise, timestep.repeat(len(start_latent)))
+
+    def predicted_original(self, latents, noise_pred, t):
+        alpha = self.scheduler.alphas_cumprod.to(latents.device)[t]
+        return (latents - (1 - alpha).sqrt() * noise_pred) / alpha.sqrt()
+
+    def decode_latents(self, latents):
+        return self.model.decode(latents).clamp(-1, 1)
+
+    @torch.no_grad()
+    def __call__(self, inpaint_image: torch.Tensor, inpaint_mask: torch.Tensor, garment: torch.Tensor,
+                 source_image: torch.Tensor | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
+                 strength: float = 1.0, generator: torch.Generator | None = None, latents: torch.Tensor | None = None,
+                 output_type: str = "np", trajectory_every: int = 0):
+        """Try a garment on.
+
+        Args:
+            inpaint_image (`torch.Tensor`): (B, 3, H, W) in [-1, 1], the person with the region greyed out
+                and the warped garment pasted in (:func:`vtonlib.tryon.data.tryon_example`).
+            inpaint_mask (`torch.Tensor`): (B, 1, H, W), 1 where the photo is kept, 0 where it is repainted.
+            garment (`torch.Tensor`): (B, 3, S, S) CLIP-normalised garment crops.
+            source_image (`torch.Tensor`, *optional*): (B, 3, H, W) photo whose kept pixels are pasted back;
+                defaults to ``inpaint_image``.
+            num_inference_steps (`int`, *optional*, defaults to 25): sampler steps.
+            guidance_scale (`float`, *optional*, defaults to 1.0): classifier-free guidance against the learned
+                unconditional vector; DCI-VTON uses 1 (no guidance).
+            strength (`float`, *optional*, defaults to 1.0): how much of the schedule to run; below 1 the start
+                is less noisy and more of the inpaint image survives.
+            generator (`torch.Generator`, *optional*): makes the result reproducible.
+            latents (`torch.Tensor`, *optional*): start latents, instead of the noised inpaint latent.
+            output_type (`str`, *optional*, defaults to "np"): "np" for uint8 (B, H, W, 3), "pt" for tensors.
+            trajectory_every (`int`, *optional*): also return (timestep, x_t, predicted x0) latents every N steps.
+
+        Returns:
+            The images; with ``trajectory_every``, a tuple (images, trajectory).
+        """
+        # 1. Check inputs
+        strength = float(strength)
+        self.check_inputs(inpaint_image, inpaint_mask, garment, source_image, strength)
+        device = self.device
+        inpaint_image, inpaint_mask, garment = inpaint_image.to(device), inpaint_mask.to(device), garment.to(device)
+        source_image = inpaint_image if source_image is None else source_image.to(device)
+        # 2. Encode the garment
+        condition = self.encode_garment(garment, guidance_scale)
+        # 3. Encode the inpaint image; the mask at latent size
+        inpaint_latent, mask = self.prepare_mask_latents(inpaint_image, inpaint_mask)
+        # 4. Timesteps
+        timesteps = self.get_timesteps(num_inference_steps, strength)
+        # 5. Start latents: the inpaint latent, noised to the first timestep
+        latents = self.prepare_latents(inpaint_latent, timesteps[0], generator, latents)
+        trajectory = []
+        # 6. Denoising loop
+        for i, t in enumerate(timesteps):
+            # the UNet sees the noisy latent, the inpaint latent and the mask, stacked: 4 + 4 + 1 channels
+            model_input = torch.cat([self.scheduler.scale_model_input(latents, t), inpaint_latent, mask], dim=1)
+            if guidance_scale > 1:
+                model_input = torch.cat([model_input] * 2)
+            # predict the noise residual
+            noise_pred = self.model.unet(model_input, t, encoder_hidden_states=condition).sample
+            if guidance_scale > 1:
+                uncond, cond = noise_pred.chunk(2)
+                noise_pred = uncond + guidance_scale * (cond - uncond)
+            if trajectory_every and (i % trajectory_every == 0 or i == len(timesteps) - 1):
+                trajectory.append((int(t), latents.clone(), self.predicted_original(latents, noise_pred, t)))
+            # x_t -> x_t-1
+            latents = self.scheduler.step(noise_pred, t, latents).prev_sample
+        # 7. Decode
+        images = self.decode_latents(latents)
+        # 8. Paste back the pixels outside the region: only the repainted region may change
+        images = images * (1 - inpaint_mask) + source_image * inpaint_mask
+        # 9. Output
+        if output_type == "np":
+            images = imaging.to_image(images)
+        return (images, trajectory) if trajectory_every else images

@@ -1,0 +1,23 @@
+"""Samplers for the try-on pipeline, all on the model's training noise schedule.
+
+``plms`` is what DCI-VTON samples with (PNDM without its Runge-Kutta warm-up is exactly PLMS), ``ddim``
+the classic deterministic sampler, ``dpm`` DPM-Solver++ (2M): about as good in a quarter of the steps.
+"""
+
+from __future__ import annotations
+
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, PNDMScheduler
+
+SCHEDULERS = ("plms", "ddim", "dpm")
+
+
+def make_scheduler(name: str, schedule: dict):
+    """A fresh scheduler by name, on ``schedule`` (num_train_timesteps, beta_start, beta_end, beta_schedule)."""
+    common = dict(schedule, steps_offset=1)  # Stable Diffusion's timestep convention (..., 21, 11, 1)
+    if name == "plms":
+        return PNDMScheduler(skip_prk_steps=True, set_alpha_to_one=False, **common)
+    if name == "ddim":
+        return DDIMScheduler(clip_sample=False, set_alpha_to_one=False, **common)
+    if name == "dpm":
+        return DPMSolverMultistepScheduler(algorithm_type="dpmsolver++", solver_order=2, **common)
+    raise ValueError(f"unknown scheduler {name!r}; choose from {', '.join(SCHEDULERS)}")
