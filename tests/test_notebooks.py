@@ -14,6 +14,7 @@ SMOKE = {
     "01_data": {"N_SAMPLES": 14},
     "02_hand_masks": {"N_SAMPLES": 14},
     "03_warping": {"N_SAMPLES": 14, "STEPS": 6},
+    "04_tryon": {"N_SAMPLES": 14, "VAE_STEPS": 6, "STEPS": 6, "SAMPLING_STEPS": 3},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -63,3 +64,12 @@ def test_03_figures(run_folder):
         pytest.skip("notebook 03 did not run in this session")
     assert figures["steps"] == 6 and set(figures["iou"]) >= {"model paired", "box baseline paired"}
     assert figures["written"] == {"train": 10, "test": 4, "test unpaired": 4}
+
+
+def test_04_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("04_tryon", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 04 did not run in this session")
+    assert set(figures["samplers"]) == {"PLMS 100", "DDIM 50", "DPM-Solver++ 25", "DPM-Solver++ 15"}
+    assert figures["results_written"] == {"paired": 4, "unpaired": 4}
+    assert 0 < figures["ssim"]["composite"] < 1 and 0 < figures["ssim"]["model"] < 1

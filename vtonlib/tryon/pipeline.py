@@ -81,9 +81,11 @@ class TryOnPipeline:
                             dtype=start_latent.dtype)
         return self.scheduler.add_noise(start_latent, noise, timestep.repeat(len(start_latent)))
 
-    def predicted_original(self, latents, noise_pred, t):
+    def predicted_original(self, latents, model_output, t):
         alpha = self.scheduler.alphas_cumprod.to(latents.device)[t]
-        return (latents - (1 - alpha).sqrt() * noise_pred) / alpha.sqrt()
+        if self.scheduler.config.prediction_type == "v_prediction":
+            return alpha.sqrt() * latents - (1 - alpha).sqrt() * model_output
+        return (latents - (1 - alpha).sqrt() * model_output) / alpha.sqrt()
 
     def decode_latents(self, latents):
         return self.model.decode(latents).clamp(-1, 1)

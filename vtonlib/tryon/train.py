@@ -4,8 +4,9 @@ the same loop on several GPUs (with mixed precision there); on a CPU it is one p
 
 DCI-VTON's objective: epsilon L2 + 0.1 x L1(decoded x0, photo) + 0.001 x VGG19 perceptual (when its
 weights are on disk); the garment condition is replaced by the learned unconditional vector in 20 % of
-samples. VAE and CLIP are frozen; the UNet, the mapper, its LayerNorm and projection, and the
-unconditional vector train (AdamW).
+samples. A model configured for v-prediction (the tiny preset) regresses v instead of epsilon. VAE and
+CLIP are frozen; the UNet, the mapper, its LayerNorm and projection, and the unconditional vector train
+(AdamW).
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ def train_tryon(root, out, config: TryOnConfig | None = None, train_config: Trai
                       seed=cfg.seed)
     scheduler = make_scheduler("ddim", model.config.scheduler)  # its alphas: the training noise schedule
     alphas = scheduler.alphas_cumprod
+    prediction = model.config.scheduler.get("prediction_type", "epsilon")
     vgg = make_vgg_loss(vgg_path, log) if cfg.vgg_weight > 0 else None
     model, optimizer = accelerator.prepare(model, optimizer)
     net = accelerator.unwrap_model(model)
@@ -215,9 +217,14 @@ def train_tryon(root, out, config: TryOnConfig | None = None, train_config: Trai
         noisy = a.sqrt() * z + (1 - a).sqrt() * noise
         drop = torch.rand(cfg.batch_size, generator=generator) < cfg.uncond_prob
         noise_pred = model(noisy, z_inpaint, mask, t.to(device), garment.to(device), drop.to(device))
-        loss_eps = F.mse_loss(noise_pred, noise)
+        if prediction == "v_prediction":  # v = sqrt(a) noise - sqrt(1 - a) x0
+            loss_eps = F.mse_loss(noise_pred, a.sqrt() * noise - (1 - a).sqrt() * z)
+            x0_latent = a.sqrt() * noisy - (1 - a).sqrt() * noise_pred
+        else:
+            loss_eps = F.mse_loss(noise_pred, noise)
+            x0_latent = (noisy - (1 - a).sqrt() * noise_pred) / a.sqrt()
         k = min(cfg.x0_batch, cfg.batch_size)
-        x0 = net.decode((noisy[:k] - (1 - a[:k]).sqrt() * noise_pred[:k]) / a[:k].sqrt())
+        x0 = net.decode(x0_latent[:k])
         photo = photo[:k]
         loss_x0 = F.l1_loss(x0, photo)
         loss = loss_eps + cfg.x0_weight * loss_x0
