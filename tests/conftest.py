@@ -32,3 +32,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real VITON-HD samples not found at {SHARED_DATA} (the ../shared folder beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def trained(sample_root, tmp_path_factory):
+    """A tiny try-on model trained a few steps on the sample: (folder, training result)."""
+    from vtonlib.tryon import TrainConfig, TryOnConfig, VaeTrainConfig, train_tryon
+
+    out = tmp_path_factory.mktemp("tryon") / "model"
+    result = train_tryon(sample_root, out, TryOnConfig.tiny(), TrainConfig(steps=24, save_every=12),
+                         VaeTrainConfig(steps=16), progress=False, log=lambda *_: None)
+    return out, result
+
+
+@pytest.fixture(scope="session")
+def train_hand_masks(sample_root, tmp_path_factory) -> Path:
+    """Hand masks and hands.json of the sample's train split (from keypoints: fast and exact enough)."""
+    from vtonlib.hands.batch import write_hand_masks
+
+    out = tmp_path_factory.mktemp("hands") / "hand-mask"
+    write_hand_masks(sample_root, out, split="train", method="keypoints", progress=False)
+    return out

@@ -15,6 +15,7 @@ SMOKE = {
     "02_hand_masks": {"N_SAMPLES": 14},
     "03_warping": {"N_SAMPLES": 14, "STEPS": 6},
     "04_tryon": {"N_SAMPLES": 14, "VAE_STEPS": 6, "STEPS": 6, "SAMPLING_STEPS": 3},
+    "05_lora_hands": {"N_SAMPLES": 14, "STEPS": 6, "SAMPLE_EVERY": 3, "REPAINT_STEPS": 2},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -73,3 +74,13 @@ def test_04_figures(run_folder):
     assert set(figures["samplers"]) == {"PLMS 100", "DDIM 50", "DPM-Solver++ 25", "DPM-Solver++ 15"}
     assert figures["results_written"] == {"paired": 4, "unpaired": 4}
     assert 0 < figures["ssim"]["composite"] < 1 and 0 < figures["ssim"]["model"] < 1
+
+
+def test_05_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("05_lora_hands", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 05 did not run in this session")
+    assert figures["steps"] == 6 and figures["hands"] > 0
+    assert set(figures["repaint"]) == {"0.0", "0.5", "1.0"}
+    assert figures["full_size_lora_share"] <= 0.02  # rank 64 on the attention projections of the full UNet
+    assert figures["kohya_round_trip"]["loaded"] == figures["kohya_round_trip"]["modules"] > 0

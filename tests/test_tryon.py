@@ -8,18 +8,10 @@ import torch
 
 from ldm_keys import ldm_state_dict
 from vtonlib.fileio import DataError
-from vtonlib.tryon import (TrainConfig, TryOnConfig, TryOnModel, TryOnPairs, TryOnPipeline, VaeTrainConfig,
-                           sample_split, train_tryon, tryon_example)
+from vtonlib.tryon import (TrainConfig, TryOnConfig, TryOnModel, TryOnPairs, TryOnPipeline, sample_split, train_tryon,
+                           tryon_example)
 from vtonlib.tryon.convert import convert_checkpoint, convert_state_dict
 from vtonlib.tryon.sample import try_on
-
-
-@pytest.fixture(scope="module")
-def trained(sample_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tryon") / "model"
-    result = train_tryon(sample_root, out, TryOnConfig.tiny(), TrainConfig(steps=24, save_every=12),
-                         VaeTrainConfig(steps=16), progress=False, log=lambda *_: None)
-    return out, result
 
 
 def test_tiny_model_shapes():
@@ -127,8 +119,8 @@ def test_pipeline_is_deterministic_and_pastes_back(sample_root, trained):
     for name in ("plms", "ddim"):  # every sampler runs the same loop
         pipe.set_scheduler(name)
         assert run(0).shape == a.shape
-    with pytest.raises(ValueError, match="runs at"):
-        pipe(batch["inpaint_image"][:, :, :64], batch["inpaint_mask"][:, :, :64], batch["garment"])
+    with pytest.raises(ValueError, match="multiples of 32"):
+        pipe(batch["inpaint_image"][:, :, :60], batch["inpaint_mask"][:, :, :60], batch["garment"])
 
 
 def test_results_at_photo_size_keep_every_pixel_outside_the_region(sample_root, trained):

@@ -7,6 +7,8 @@
     vton warp train ROOT --out CKPT [--size 128x96] [--steps N];  vton warp apply ROOT --ckpt CKPT [--unpaired]
     vton tryon convert viton512.ckpt OUT_DIR;  vton tryon train ROOT --out DIR [--preset tiny|full] [--steps N]
     vton tryon sample ROOT --model DIR --out RESULTS [--split test] [--unpaired] [--scheduler dpm] [--steps 25]
+    vton lora train ROOT --model DIR --hand-masks DIR --out hands.safetensors [--rank 64] [--alpha 32] [--steps N]
+    vton lora export-kohya hands.safetensors OUT;  vton lora import-kohya KOHYA --model DIR --out hands.safetensors
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -18,6 +20,8 @@ import sys
 import time
 
 from .fileio import DataError
+
+TARGET_CHOICES = ("attention", "attention+ff", "all")  # vtonlib.lora.adapter.TARGETS, without importing peft
 
 
 def _sample(args) -> int:
@@ -148,6 +152,42 @@ def _tryon_sample(args) -> int:
     return 0
 
 
+def _lora_train(args) -> int:
+    from .lora import LoraSpec, LoraTrainConfig, train_lora
+
+    spec = LoraSpec(rank=args.rank, alpha=args.alpha, targets=args.targets)
+    cfg = LoraTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, crop=args.crop, seed=args.seed,
+                          outside_weight=args.outside_weight, sample_every=args.sample_every,
+                          save_every=args.save_every, mixed_precision=args.mixed_precision,
+                          gradient_checkpointing=args.gradient_checkpointing)
+    result = train_lora(args.root, args.model, args.hand_masks, args.out, spec, cfg, split=args.split,
+                        progress=not args.quiet)
+    val = result["history"]["validation"]
+    print(f"trained {result['steps']} steps on {result['hands']} hands in {result['seconds']:.0f} s; "
+          f"validation loss {val[0][1] if val else '-'} -> {val[-1][1] if val else '-'}; adapter {result['out']}")
+    return 0
+
+
+def _lora_export(args) -> int:
+    from .lora.kohya import export_kohya
+
+    modules = export_kohya(args.lora, args.out)
+    print(f"{modules} modules written to {args.out} in the kohya format")
+    return 0
+
+
+def _lora_import(args) -> int:
+    from .lora.kohya import import_kohya
+
+    report = import_kohya(args.kohya, args.model, args.out)
+    print(f"{len(report['loaded'])} modules loaded into {args.out}")
+    for kind in ("unknown", "mismatched", "text_encoder"):
+        if report[kind]:
+            print(f"  {kind} ({len(report[kind])}): {', '.join(report[kind][:5])}"
+                  + (" ..." if len(report[kind]) > 5 else ""))
+    return 0
+
+
 def _course(args) -> int:
     from .course import format_summary, run_course
 
@@ -269,6 +309,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_tryon_sample)
+
+    lora = sub.add_parser("lora", help="the hand LoRA on the try-on UNet")
+    lora_sub = lora.add_subparsers(dest="lora_command", required=True)
+    p = lora_sub.add_parser("train", help="train a hand LoRA on hand crops (resumable; runs under accelerate launch)")
+    p.add_argument("root")
+    p.add_argument("--model", required=True, help="try-on model folder (vton tryon train / convert)")
+    p.add_argument("--hand-masks", required=True, help="hand-mask folder with hands.json (vton hands)")
+    p.add_argument("--out", required=True, help="adapter file (.safetensors); training state goes beside it")
+    p.add_argument("--split", default="train")
+    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--alpha", type=float, default=32.0)
+    p.add_argument("--targets", choices=sorted(TARGET_CHOICES), default="attention",
+                   help="layers that get adapters (default: attention projections, as the original)")
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--crop", type=int, default=128, help="square crop size (256 at full scale)")
+    p.add_argument("--outside-weight", type=float, default=0.1, help="loss weight outside the hand (default 0.1)")
+    p.add_argument("--sample-every", type=int, default=200, help="render sample crops every N steps")
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPUs only")
+    p.add_argument("--gradient-checkpointing", action="store_true", help="GPUs only: less activation memory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_lora_train)
+    p = lora_sub.add_parser("export-kohya", help="write an adapter as a kohya sd-scripts LoRA file")
+    p.add_argument("lora")
+    p.add_argument("out")
+    p.set_defaults(func=_lora_export)
+    p = lora_sub.add_parser("import-kohya", help="fit a kohya LoRA file to a try-on model; reports what did not fit")
+    p.add_argument("kohya")
+    p.add_argument("--model", required=True, help="try-on model folder")
+    p.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
+    p.set_defaults(func=_lora_import)
 
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")

@@ -41,8 +41,10 @@ class TryOnPipeline:
         if c != 3 or inpaint_mask.shape != (b, 1, h, w):
             raise ValueError(f"inpaint_image must be (B, 3, H, W) and inpaint_mask (B, 1, H, W); got "
                              f"{tuple(inpaint_image.shape)} and {tuple(inpaint_mask.shape)}")
-        if (h, w) != tuple(self.model.config.model_size):
-            raise ValueError(f"inputs are {h}x{w}; this model runs at {self.model.config.model_size} (resize first)")
+        multiple = 8 * 2 ** (len(self.model.unet.config.block_out_channels) - 1)
+        if h % multiple or w % multiple:
+            raise ValueError(f"inputs are {h}x{w}; this model needs multiples of {multiple} (it was trained at "
+                             f"{self.model.config.model_size}: resize to that)")
         if garment.shape[0] != b:
             raise ValueError(f"{garment.shape[0]} garments for {b} people")
         if source_image is not None and source_image.shape != inpaint_image.shape:

@@ -1,0 +1,149 @@
+"""LoRA adapters on the try-on UNet, with peft (notebook 05 explains the three facts that matter).
+
+A LoRA adds to a frozen weight W a low-rank update: ``W' = W + (alpha / r) * B @ A``, A (r x in) and
+B (out x r). B starts at zero, so a fresh adapter changes nothing; ``alpha / r`` is computed once, so the
+rank can change without retuning the learning rate; merging adds the product into W, unmerging subtracts it.
+
+Files are ``.safetensors`` in the diffusers/peft LoRA layout (``unet.<module>.lora_A.weight`` /
+``lora_B.weight``) with the adapter config and the run's provenance in the metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..fileio import DataError, atomic_path
+
+ADAPTER = "hands"
+TARGETS = {
+    "attention": ("to_q", "to_k", "to_v", "to_out.0"),  # the original project's choice (kohya's default)
+    "attention+ff": ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"),
+    "all": ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "conv1", "conv2"),
+}
+
+
+@dataclass
+class LoraSpec:
+    rank: int = 64  # the original project's network_dim
+    alpha: float = 32.0  # its network_alpha: the update is scaled by alpha / rank = 0.5
+    targets: str = "attention"  # which layers get adapters: a key of TARGETS
+    rank_pattern: dict = field(default_factory=dict)  # per-module ranks (kohya files may vary)
+    alpha_pattern: dict = field(default_factory=dict)
+    modules: list = field(default_factory=list)  # exact module names, overriding targets (imported kohya files)
+
+    def peft_config(self) -> LoraConfig:
+        if self.targets not in TARGETS:
+            raise ValueError(f"unknown targets {self.targets!r}; choose from {', '.join(TARGETS)}")
+        modules = list(self.modules) or list(TARGETS[self.targets])
+        return LoraConfig(r=self.rank, lora_alpha=self.alpha, target_modules=modules,
+                          init_lora_weights=True, rank_pattern=dict(self.rank_pattern),
+                          alpha_pattern=dict(self.alpha_pattern))
+
+
+def add_lora(unet, spec: LoraSpec, adapter_name: str = ADAPTER):
+    """Freeze the UNet and give it a fresh adapter (B = 0: the model's output is unchanged)."""
+    unet.requires_grad_(False)
+    unet.add_adapter(spec.peft_config(), adapter_name=adapter_name)
+    return unet
+
+
+def lora_parameters(unet) -> list[torch.nn.Parameter]:
+    return [p for n, p in unet.named_parameters() if "lora_" in n and p.requires_grad]
+
+
+def lora_state_dict(unet, adapter_name: str = ADAPTER) -> dict[str, torch.Tensor]:
+    """Adapter tensors in the diffusers/peft layout: ``unet.<module>.lora_A.weight``, ``...lora_B.weight``."""
+    state = get_peft_model_state_dict(unet, adapter_name=adapter_name)
+    return {f"unet.{k}": v.detach().cpu().contiguous().clone() for k, v in state.items()}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_lora(path: str | os.PathLike, unet, spec: LoraSpec, provenance: dict | None = None,
+              adapter_name: str = ADAPTER) -> None:
+    """Write the adapter with its config and where it came from (model hash, data, parameters)."""
+    meta = {"format": "peft-lora", "lora_spec": json.dumps(asdict(spec)),
+            "target_modules": json.dumps(list(TARGETS[spec.targets])),
+            "provenance": json.dumps(provenance or {})}
+    with atomic_path(path) as tmp:
+        save_file(lora_state_dict(unet, adapter_name), str(tmp), metadata=meta)
+
+
+def read_lora(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], LoraSpec, dict]:
+    """(tensors, spec, provenance) of a file written by :func:`save_lora`."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "LoRA file not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            meta = f.metadata() or {}
+    except Exception as e:
+        raise DataError(path, f"not a readable .safetensors file ({e})") from None
+    if "lora_spec" not in meta:
+        raise DataError(path, "no LoRA config in its metadata: a kohya file? import it with "
+                              "`vtonlib.lora.kohya.from_kohya` (or `--kohya`)")
+    return tensors, LoraSpec(**json.loads(meta["lora_spec"])), json.loads(meta.get("provenance", "{}"))
+
+
+def load_lora(unet, path: str | os.PathLike, scale: float = 1.0, adapter_name: str = ADAPTER) -> dict:
+    """Attach a saved adapter to ``unet`` at ``scale``; returns its provenance."""
+    tensors, spec, provenance = read_lora(path)
+    attach(unet, {k.removeprefix("unet."): v for k, v in tensors.items()}, spec, path, adapter_name)
+    set_lora_scale(unet, scale, adapter_name)
+    return provenance
+
+
+def attach(unet, state: dict, spec: LoraSpec, source="adapter", adapter_name: str = ADAPTER) -> None:
+    if adapter_name in getattr(unet, "peft_config", {}):
+        unet.delete_adapters(adapter_name)
+    add_lora(unet, spec, adapter_name)
+    result = set_peft_model_state_dict(unet, state, adapter_name=adapter_name)
+    unexpected = getattr(result, "unexpected_keys", []) or []
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if "lora_" in k and adapter_name in k]
+    if unexpected or missing:
+        raise DataError(source, f"adapter does not fit this UNet: unexpected {unexpected[:3]}, missing {missing[:3]}")
+
+
+def set_lora_scale(unet, scale: float, adapter_name: str = ADAPTER) -> None:
+    """``lora_scale``: 0 turns the adapter off exactly, 1 applies it as trained."""
+    unet.set_adapters([adapter_name], weights=[float(scale)])
+
+
+def count_lora_parameters(unet) -> int:
+    return sum(p.numel() for n, p in unet.named_parameters() if "lora_" in n)
+
+
+def merge_lora(unet) -> int:
+    """Add ``scale * B @ A`` into every adapted weight (faster inference; undo with :func:`unmerge_lora`)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer)]
+    for layer in layers:
+        layer.merge()
+    return len(layers)
+
+
+def unmerge_lora(unet) -> int:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and m.merged]
+    for layer in layers:
+        layer.unmerge()
+    return len(layers)

@@ -1,0 +1,128 @@
+"""Hand crops for the hand LoRA: the model learns to redraw a hand from its surroundings.
+
+For each hand box (from ``hands.json``, written by ``vton hands``; or the mask's connected components), a
+square crop with context around the hand, resized to the training size. Its inpaint mask is the dilated
+hand mask (0 = repaint), its inpaint image the crop with that region greyed out, and its condition the
+person's own garment, as in try-on. The same crop-and-mask geometry is what the correction of notebook 06
+feeds the model, at a larger scale than the try-on saw the hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .. import imaging
+from ..data.agnostic import GREY
+from ..data.reader import VitonDataset
+from ..fileio import DataError, read_json
+from ..tryon.data import garment_crop
+
+
+@dataclass
+class HandBoxRef:
+    id: str
+    side: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the hand, pixels of the photo
+
+
+def square_crop(box, padding: float, size: tuple[int, int], minimum: int = 16) -> tuple[int, int, int, int]:
+    """A square around ``box`` with ``padding`` x its longer side of context on each side, moved (not
+    shrunk) to stay inside an image of ``size`` (H, W) where it fits."""
+    h, w = size
+    x0, y0, x1, y1 = box
+    side = int(round(max(x1 - x0, y1 - y0, minimum) * (1 + 2 * padding)))
+    side = min(side, h, w)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(round(min(max(cx - side / 2, 0), w - side)))
+    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    return left, top, left + side, top + side
+
+
+def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    if pixels <= 0:
+        return mask.astype(bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
+
+
+def hand_boxes(masks_dir: Path, person_id: str, min_pixels: int = 12) -> list[HandBoxRef]:
+    """Hand boxes of one person: ``hands.json`` when present, else the mask's connected components."""
+    report = masks_dir / "hands.json"
+    if report.exists():
+        entry = read_json(report).get("images", {}).get(person_id)
+        if entry and "hands" in entry:
+            return [HandBoxRef(person_id, h["side"], tuple(h["box"])) for h in entry["hands"]]
+    path = masks_dir / f"{person_id}.png"
+    if not path.exists():
+        return []
+    mask = imaging.read_mask(path).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return [HandBoxRef(person_id, "unknown", (int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3])))
+            for s in stats[1:] if s[cv2.CC_STAT_AREA] >= min_pixels]
+
+
+def hand_crop(photo: np.ndarray, hand_mask: np.ndarray, crop_box, size: int, dilation: int) -> dict:
+    """Tensors of one crop: image, inpaint_image, inpaint_mask (1 = keep), hand_weight (1 on the hand)."""
+    x0, y0, x1, y1 = crop_box
+    region = dilate(hand_mask, dilation)[y0:y1, x0:x1]
+    image = imaging.resize_image(np.ascontiguousarray(photo[y0:y1, x0:x1]), (size, size))
+    region = imaging.resize_labels(region, (size, size))
+    inpaint = image.copy()
+    inpaint[region] = GREY
+    return {"image": imaging.to_tensor(image), "inpaint_image": imaging.to_tensor(inpaint),
+            "inpaint_mask": imaging.mask_to_tensor(~region), "hand_weight": imaging.mask_to_tensor(region)}
+
+
+class HandCrops(torch.utils.data.Dataset):
+    """Every hand of a split as a training crop, held in memory. ``people`` restricts to some ids."""
+
+    def __init__(self, root, masks_dir, split: str = "train", size: int = 128, padding: float = 0.75,
+                 dilation: int = 2, clip_size: int = 64, people: list[str] | None = None):
+        self.ds = VitonDataset(root, split)
+        masks_dir = Path(masks_dir)
+        if not masks_dir.is_dir():
+            raise DataError(masks_dir, "hand-mask folder not found: write it with `vton hands` (notebook 02)")
+        self.items: list[dict] = []
+        self.refs: list[HandBoxRef] = []
+        for person_id in people if people is not None else self.ds.ids:
+            boxes = hand_boxes(masks_dir, person_id)
+            if not boxes:
+                continue
+            photo = self.ds.read_image(person_id)
+            hands = imaging.read_mask(masks_dir / f"{person_id}.png")
+            cloth = self.ds.cloth(person_id) if person_id in self.ds.files("cloth") else None
+            garment = garment_crop(cloth.image, cloth.mask, clip_size) if cloth is not None else None
+            for ref in boxes:
+                box = square_crop(ref.box, padding, photo.shape[:2])
+                item = hand_crop(photo, hands, box, size, dilation)
+                item["garment"] = garment if garment is not None else torch.zeros(3, clip_size, clip_size)
+                item["crop_box"] = box
+                self.items.append(item)
+                self.refs.append(ref)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.items[index]
+
+    def fingerprint(self) -> str:
+        """A hash of which hands (and boxes) the data holds: recorded in the adapter's metadata."""
+        listing = json.dumps([(r.id, r.side, list(r.box)) for r in self.refs])
+        return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
+def split_people(ds: VitonDataset, masks_dir, share: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(training, validation) people: whole people are held out, so a validation hand is never trained on."""
+    people = [i for i in ds.ids if hand_boxes(Path(masks_dir), i)]
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(people))
+    n_val = max(1, int(round(len(people) * share))) if len(people) > 1 and share > 0 else 0
+    return sorted(order[n_val:]), sorted(order[:n_val])
