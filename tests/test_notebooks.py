@@ -16,6 +16,7 @@ SMOKE = {
     "03_warping": {"N_SAMPLES": 14, "STEPS": 6},
     "04_tryon": {"N_SAMPLES": 14, "VAE_STEPS": 6, "STEPS": 6, "SAMPLING_STEPS": 3},
     "05_lora_hands": {"N_SAMPLES": 14, "STEPS": 6, "SAMPLE_EVERY": 3, "REPAINT_STEPS": 2},
+    "06_hand_correction": {"N_SAMPLES": 14, "STEPS": 4, "TRYON_STEPS": 3, "SCALES": [0.0, 0.8]},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -84,3 +85,12 @@ def test_05_figures(run_folder):
     assert set(figures["repaint"]) == {"0.0", "0.5", "1.0"}
     assert figures["full_size_lora_share"] <= 0.02  # rank 64 on the attention projections of the full UNet
     assert figures["kohya_round_trip"]["loaded"] == figures["kohya_round_trip"]["modules"] > 0
+
+
+def test_06_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("06_hand_correction", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 06 did not run in this session")
+    assert figures["outside_change"] == 0.0  # byte-identical outside the paste masks
+    assert {"base", "lora_scale 0.0", "lora_scale 0.8", "preservation", "both"} <= set(figures["hand_ssim"])
+    assert figures["hands_scored"] > 0 and figures["time_fraction"] > 0

@@ -9,6 +9,8 @@
     vton tryon sample ROOT --model DIR --out RESULTS [--split test] [--unpaired] [--scheduler dpm] [--steps 25]
     vton lora train ROOT --model DIR --hand-masks DIR --out hands.safetensors [--rank 64] [--alpha 32] [--steps N]
     vton lora export-kohya hands.safetensors OUT;  vton lora import-kohya KOHYA --model DIR --out hands.safetensors
+    vton correct RESULTS --data ROOT --model DIR --lora hands.safetensors --out OUT [--lora-scale 0.8]
+                 [--hand-mask-dir DIR | --detect] [--strength 0.5] [--steps 25]
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -143,7 +145,8 @@ def _tryon_sample(args) -> int:
 
     report = sample_split(args.root, args.model, args.out, split=args.split, unpaired=args.unpaired,
                           scheduler=args.scheduler, num_inference_steps=args.steps, seed=args.seed,
-                          batch_size=args.batch_size, strength=args.strength, progress=not args.quiet)
+                          batch_size=args.batch_size, strength=args.strength, progress=not args.quiet,
+                          preserve_hands=args.preserve_hands)
     errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
     print(f"{report['written_this_run']} results written to {args.out} ({len(report['images'])} in all, "
           f"{len(errors)} failed)")
@@ -185,6 +188,39 @@ def _lora_import(args) -> int:
         if report[kind]:
             print(f"  {kind} ({len(report[kind])}): {', '.join(report[kind][:5])}"
                   + (" ..." if len(report[kind]) > 5 else ""))
+    return 0
+
+
+def _bool(text: str) -> bool:
+    """The original project's ``--hand_correction True`` spelling."""
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+def _correct(args) -> int:
+    from .correct import CorrectionConfig, HandSelection, correct_results
+
+    if args.hand_correction and not args.lora and not args.no_lora:
+        raise ValueError("give --lora hands.safetensors (or --no-lora for plain re-denoising, the baseline)")
+    config = CorrectionConfig(lora_scale=args.lora_scale, strength=args.strength, steps=args.steps,
+                              padding=args.padding, crop=args.crop, dilate=args.dilate, blur=args.blur, seed=args.seed)
+    selection = HandSelection(min_confidence=args.min_confidence, min_area=args.min_area, max_area=args.max_area,
+                              top_k=args.top_k, fix_below=args.fix_below)
+    report = correct_results(args.results, args.data, args.model, args.out, lora=None if args.no_lora else args.lora,
+                             split=args.split, hand_mask_dir=args.hand_mask_dir, detect=args.detect, config=config,
+                             selection=selection, save_masks=args.save_masks, save_grids=args.save_grids,
+                             enabled=args.hand_correction, progress=not args.quiet)
+    images = report["images"]
+    errors = {k: v["error"] for k, v in images.items() if "error" in v}
+    hands = sum(len(v.get("hands", [])) for v in images.values())
+    print(f"{report['written_this_run']} results written to {args.out} ({len(images)} in all, {hands} hands "
+          f"corrected, {len(errors)} failed)")
+    for name, error in errors.items():
+        print(f"  {name}: {error}")
     return 0
 
 
@@ -307,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float, default=1.0, help="share of the schedule run (1: from t=999)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--preserve-hands", metavar="HAND_MASK_DIR",
+                   help="keep each person's own hands (masks from vton hands): only the wrist seam is generated")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_tryon_sample)
 
@@ -343,6 +381,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="try-on model folder")
     p.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
     p.set_defaults(func=_lora_import)
+
+    p = sub.add_parser("correct", help="correct the hands of try-on results: crop, refine with the LoRA, paste back")
+    p.add_argument("results", help="a folder of try-on results (vton tryon sample)")
+    p.add_argument("--data", required=True, help="the VITON-HD root the results come from (for the garments)")
+    p.add_argument("--model", required=True, help="try-on model folder")
+    p.add_argument("--lora", help="hand LoRA (.safetensors, vton lora train)")
+    p.add_argument("--no-lora", action="store_true", help="re-denoise the hands without a LoRA (the baseline)")
+    p.add_argument("--out", required=True, help="folder for the corrected results and correct.json")
+    p.add_argument("--split", default="test")
+    p.add_argument("--lora-scale", "--lora_scale", dest="lora_scale", type=float, default=0.8)
+    p.add_argument("--hand-correction", "--hand_correction", dest="hand_correction", type=_bool, default=True,
+                   metavar="True|False", help="False copies the results unchanged (the original's flag)")
+    hands = p.add_mutually_exclusive_group()
+    hands.add_argument("--hand-mask-dir", "--hand_mask_dir", dest="hand_mask_dir",
+                       help="hand masks per person (default: DATA/SPLIT/hand-mask when present, else --detect)")
+    hands.add_argument("--detect", action="store_true", help="find the hands with the detector on each result")
+    p.add_argument("--strength", type=float, default=0.5, help="share of the schedule re-run (default 0.5)")
+    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--padding", type=int, help="context around each hand, pixels (default: the LoRA's geometry)")
+    p.add_argument("--crop", type=int, default=128, help="working size of the hand crop (the LoRA's, 256 full)")
+    p.add_argument("--dilate", type=int, default=4)
+    p.add_argument("--blur", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-confidence", type=float, default=0.0, help="ignore hands found with less confidence")
+    p.add_argument("--min-area", type=int, default=16, help="ignore hands of fewer pixels")
+    p.add_argument("--max-area", type=float, default=0.15, help="ignore 'hands' larger than this share of the image")
+    p.add_argument("--top-k", type=int, help="correct only the k largest hands")
+    p.add_argument("--fix-below", type=float, help="only hands the detector finds with less confidence than this")
+    p.add_argument("--save-masks", action="store_true", help="also write the paste weights (OUT/masks)")
+    p.add_argument("--save-grids", action="store_true", help="also write before | after | change (OUT/grids)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_correct)
 
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import manifest
+from .viz import HEADLESS
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -30,6 +31,8 @@ def run_course(run_dir: str | os.PathLike | None = None, parameters: dict | None
                only: list[str] | None = None, directory: Path = NOTEBOOKS_DIR, log=print) -> dict:
     """Execute the notebooks; return {"run_dir", "notebooks": [{name, seconds, ok, error}], "figures"}."""
     import papermill as pm
+
+    os.environ[HEADLESS] = "1"  # the kernels inherit it: widgets fall back to static figures (viz.headless)
 
     run_dir = Path(run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")).resolve()
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)

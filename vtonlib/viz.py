@@ -3,10 +3,20 @@ nothing by itself, so the same calls work headless under papermill."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .data import labels as L
 from .data.pose import Keypoints, render_keypoints
+
+
+HEADLESS = "VTON_HEADLESS"  # set by `vton course` and the tests: no frontend will ever draw a widget
+
+
+def headless() -> bool:
+    """True when the notebook runs without a frontend (papermill): show static figures, not widgets."""
+    return os.environ.get(HEADLESS) == "1"
 
 
 def grid(images, titles=None, cols: int = 4, scale: float = 2.2, suptitle: str | None = None):

@@ -130,14 +130,24 @@ def count_lora_parameters(unet) -> int:
     return sum(p.numel() for n, p in unet.named_parameters() if "lora_" in n)
 
 
-def merge_lora(unet) -> int:
-    """Add ``scale * B @ A`` into every adapted weight (faster inference; undo with :func:`unmerge_lora`)."""
+def merge_lora(unet, scale: float | None = None) -> int:
+    """Add ``scale * (alpha / r) * B @ A`` into every adapted weight: the same outputs without the adapter's
+    extra matmuls (a batch at one ``lora_scale``); undo with :func:`unmerge_lora`."""
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer)]
+    if scale is not None:
+        set_lora_scale(unet, scale)
+    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
     for layer in layers:
         layer.merge()
+    unet._merged_scale = scale if scale is not None else getattr(unet, "_merged_scale", 1.0)
     return len(layers)
+
+
+def is_merged(unet) -> bool:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return any(isinstance(m, BaseTunerLayer) and m.merged for m in unet.modules())
 
 
 def unmerge_lora(unet) -> int:

@@ -68,27 +68,38 @@ def hand_boxes(masks_dir: Path, person_id: str, min_pixels: int = 12) -> list[Ha
             for s in stats[1:] if s[cv2.CC_STAT_AREA] >= min_pixels]
 
 
-def hand_crop(photo: np.ndarray, hand_mask: np.ndarray, crop_box, size: int, dilation: int) -> dict:
-    """Tensors of one crop: image, inpaint_image, inpaint_mask (1 = keep), hand_weight (1 on the hand)."""
+def hand_crop(photo: np.ndarray, hand_mask: np.ndarray, crop_box, size: int, dilation: int,
+              context: np.ndarray | None = None) -> dict:
+    """Tensors of one crop: image, inpaint_image, inpaint_mask (1 = keep), hand_weight (1 on the hand).
+    ``context``: the picture the inpaint image is cut from, when not the photo (a try-on result)."""
     x0, y0, x1, y1 = crop_box
     region = dilate(hand_mask, dilation)[y0:y1, x0:x1]
     image = imaging.resize_image(np.ascontiguousarray(photo[y0:y1, x0:x1]), (size, size))
     region = imaging.resize_labels(region, (size, size))
-    inpaint = image.copy()
+    inpaint = image if context is None else imaging.resize_image(np.ascontiguousarray(context[y0:y1, x0:x1]),
+                                                                 (size, size))
+    inpaint = inpaint.copy()
     inpaint[region] = GREY
     return {"image": imaging.to_tensor(image), "inpaint_image": imaging.to_tensor(inpaint),
             "inpaint_mask": imaging.mask_to_tensor(~region), "hand_weight": imaging.mask_to_tensor(region)}
 
 
 class HandCrops(torch.utils.data.Dataset):
-    """Every hand of a split as a training crop, held in memory. ``people`` restricts to some ids."""
+    """Every hand of a split as a training crop, held in memory. ``people`` restricts to some ids.
+
+    ``context``: a folder of the try-on model's own results for this split (``vton tryon sample --split
+    train``, paired). The inpaint image is then cut from the result and the target from the photo: the
+    adapter learns what correction asks of it, to redraw a hand among the try-on model's own arms and
+    garment, not among the photo's.
+    """
 
     def __init__(self, root, masks_dir, split: str = "train", size: int = 128, padding: float = 0.75,
-                 dilation: int = 2, clip_size: int = 64, people: list[str] | None = None):
+                 dilation: int = 2, clip_size: int = 64, people: list[str] | None = None, context=None):
         self.ds = VitonDataset(root, split)
         masks_dir = Path(masks_dir)
         if not masks_dir.is_dir():
             raise DataError(masks_dir, "hand-mask folder not found: write it with `vton hands` (notebook 02)")
+        self.context = str(context) if context is not None else None
         self.items: list[dict] = []
         self.refs: list[HandBoxRef] = []
         for person_id in people if people is not None else self.ds.ids:
@@ -96,12 +107,13 @@ class HandCrops(torch.utils.data.Dataset):
             if not boxes:
                 continue
             photo = self.ds.read_image(person_id)
+            around = _context_image(Path(context), person_id, photo.shape) if context is not None else None
             hands = imaging.read_mask(masks_dir / f"{person_id}.png")
             cloth = self.ds.cloth(person_id) if person_id in self.ds.files("cloth") else None
             garment = garment_crop(cloth.image, cloth.mask, clip_size) if cloth is not None else None
             for ref in boxes:
                 box = square_crop(ref.box, padding, photo.shape[:2])
-                item = hand_crop(photo, hands, box, size, dilation)
+                item = hand_crop(photo, hands, box, size, dilation, around)
                 item["garment"] = garment if garment is not None else torch.zeros(3, clip_size, clip_size)
                 item["crop_box"] = box
                 self.items.append(item)
@@ -115,8 +127,19 @@ class HandCrops(torch.utils.data.Dataset):
 
     def fingerprint(self) -> str:
         """A hash of which hands (and boxes) the data holds: recorded in the adapter's metadata."""
-        listing = json.dumps([(r.id, r.side, list(r.box)) for r in self.refs])
+        listing = json.dumps([(r.id, r.side, list(r.box)) for r in self.refs] + [self.context])
         return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
+def _context_image(folder: Path, person_id: str, shape) -> np.ndarray:
+    found = sorted(folder.glob(f"{person_id}__*.png"))
+    if not found:
+        raise DataError(folder / f"{person_id}__<garment>.png", "no try-on result for this person in the context "
+                                                                "folder (`vton tryon sample --split train`)")
+    image = imaging.read_image(found[0])
+    if image.shape != shape:
+        raise DataError(found[0], f"size {image.shape[:2]} differs from the photo's {shape[:2]}")
+    return image
 
 
 def split_people(ds: VitonDataset, masks_dir, share: float, seed: int = 0) -> tuple[list[str], list[str]]:

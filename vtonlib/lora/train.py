@@ -88,8 +88,10 @@ def hand_weighted_mse(prediction, target, hand_weight, outside_weight: float) ->
 
 def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
                train_config: LoraTrainConfig | None = None, split: str = "train", progress: bool = True,
-               log=print) -> dict:
-    """Train (or resume) a hand LoRA for the try-on model in ``model_dir``; the adapter goes to ``out``."""
+               log=print, context=None) -> dict:
+    """Train (or resume) a hand LoRA for the try-on model in ``model_dir``; the adapter goes to ``out``.
+    ``context``: the model's own try-on results for the split, to cut the inpaint images from
+    (:class:`~vtonlib.lora.data.HandCrops`)."""
     from accelerate import Accelerator
 
     cfg = train_config or LoraTrainConfig()
@@ -108,7 +110,8 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
     from ..data.reader import VitonDataset
 
     train_people, val_people = split_people(VitonDataset(root, split), hand_masks, cfg.validation_share, cfg.seed)
-    common = dict(split=split, size=cfg.crop, padding=cfg.padding, dilation=cfg.dilation, clip_size=clip_size)
+    common = dict(split=split, size=cfg.crop, padding=cfg.padding, dilation=cfg.dilation, clip_size=clip_size,
+                  context=context)
     data = HandCrops(root, hand_masks, people=train_people, **common)
     validation = HandCrops(root, hand_masks, people=val_people, **common)
     if not len(data):
@@ -168,6 +171,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
 
     provenance = {"base_model": str(model_dir), "base_unet_sha256": _unet_hash(model_dir),
                   "dataset": {"root": str(root), "split": split, "hand_masks": str(hand_masks),
+                              "context": str(context) if context is not None else "photos",
                               "hands": len(data), "validation_hands": len(validation),
                               "fingerprint": data.fingerprint()},
                   "train": asdict(cfg), "rank": spec.rank, "alpha": spec.alpha, "targets": spec.targets}

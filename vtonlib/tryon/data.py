@@ -16,6 +16,7 @@ built-in sample, where those folders are absent, the sample's true warps stand i
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -67,16 +68,31 @@ def inpaint_region(ds: VitonDataset, person_id: str, image_size: tuple[int, int]
     return region
 
 
+def preserve_hands(region: np.ndarray, hand_mask: np.ndarray, erode: int = 1) -> np.ndarray:
+    """The inpaint region without the (eroded) hands: the person's own hands are kept, and only the seam
+    at the wrist is generated. Erosion leaves the hand's outline to the model, so the seam blends."""
+    hands = hand_mask.astype(bool)
+    if erode > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
+        hands = cv2.erode(hands.astype(np.uint8), kernel) > 0
+    return region & ~hands
+
+
 def tryon_example(ds: VitonDataset, person_id: str, cloth_id: str, size: tuple[int, int], clip_size: int,
-                  unpaired: bool = False) -> dict:
+                  unpaired: bool = False, hand_mask: np.ndarray | None = None, erode: int = 1) -> dict:
     """Everything the model needs for one pair, at the model's ``size``; full-size arrays for paste-back.
 
     Tensors: image, inpaint_image (3, H, W) in [-1, 1]; inpaint_mask (1, H, W), 1 = keep. Arrays:
     ``photo`` (the full-size person), ``region`` (full-size bool, True = repainted), ``cloth``/``cloth_mask``
-    (for the garment crop, taken per use so training can jitter it).
+    (for the garment crop, taken per use so training can jitter it). With ``hand_mask`` (bool, photo
+    size) the hands are preserved: taken out of the region (:func:`preserve_hands`).
     """
     photo = ds.read_image(person_id)
     region = inpaint_region(ds, person_id, photo.shape[:2])
+    if hand_mask is not None:
+        if hand_mask.shape != region.shape:
+            raise DataError(person_id, f"hand mask {hand_mask.shape} differs from the photo's {region.shape}")
+        region = preserve_hands(region, hand_mask, erode)
     warped, warped_mask, source = _warped_garment(ds, person_id, unpaired)
     agnostic = imaging.to_tensor(agnostic_image(photo, region))
     garment = imaging.to_tensor(warped) * torch.from_numpy(warped_mask)[None]

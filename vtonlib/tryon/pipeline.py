@@ -36,7 +36,7 @@ class TryOnPipeline:
         return next(self.model.unet.parameters()).device
 
     # --- the steps of __call__ --------------------------------------------------------------------
-    def check_inputs(self, inpaint_image, inpaint_mask, garment, source_image, strength):
+    def check_inputs(self, inpaint_image, inpaint_mask, garment, source_image, strength, init_image=None):
         b, c, h, w = inpaint_image.shape
         if c != 3 or inpaint_mask.shape != (b, 1, h, w):
             raise ValueError(f"inpaint_image must be (B, 3, H, W) and inpaint_mask (B, 1, H, W); got "
@@ -47,6 +47,8 @@ class TryOnPipeline:
                              f"{self.model.config.model_size}: resize to that)")
         if garment.shape[0] != b:
             raise ValueError(f"{garment.shape[0]} garments for {b} people")
+        if init_image is not None and init_image.shape != inpaint_image.shape:
+            raise ValueError(f"init_image {tuple(init_image.shape)} must match inpaint_image {(b, c, h, w)}")
         if source_image is not None and source_image.shape != inpaint_image.shape:
             raise ValueError(f"source_image {tuple(source_image.shape)} must match inpaint_image {(b, c, h, w)}")
         if not 0 < strength <= 1:
@@ -96,7 +98,7 @@ class TryOnPipeline:
     def __call__(self, inpaint_image: torch.Tensor, inpaint_mask: torch.Tensor, garment: torch.Tensor,
                  source_image: torch.Tensor | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
                  strength: float = 1.0, generator: torch.Generator | None = None, latents: torch.Tensor | None = None,
-                 output_type: str = "np", trajectory_every: int = 0):
+                 output_type: str = "np", trajectory_every: int = 0, init_image: torch.Tensor | None = None):
         """Try a garment on.
 
         Args:
@@ -115,13 +117,15 @@ class TryOnPipeline:
             latents (`torch.Tensor`, *optional*): start latents, instead of the noised inpaint latent.
             output_type (`str`, *optional*, defaults to "np"): "np" for uint8 (B, H, W, 3), "pt" for tensors.
             trajectory_every (`int`, *optional*): also return (timestep, x_t, predicted x0) latents every N steps.
+            init_image (`torch.Tensor`, *optional*): (B, 3, H, W) image whose latent is noised to start from,
+                instead of the inpaint image's (hand correction starts from the try-on result, strength < 1).
 
         Returns:
             The images; with ``trajectory_every``, a tuple (images, trajectory).
         """
         # 1. Check inputs
         strength = float(strength)
-        self.check_inputs(inpaint_image, inpaint_mask, garment, source_image, strength)
+        self.check_inputs(inpaint_image, inpaint_mask, garment, source_image, strength, init_image)
         device = self.device
         inpaint_image, inpaint_mask, garment = inpaint_image.to(device), inpaint_mask.to(device), garment.to(device)
         source_image = inpaint_image if source_image is None else source_image.to(device)
@@ -131,8 +135,9 @@ class TryOnPipeline:
         inpaint_latent, mask = self.prepare_mask_latents(inpaint_image, inpaint_mask)
         # 4. Timesteps
         timesteps = self.get_timesteps(num_inference_steps, strength)
-        # 5. Start latents: the inpaint latent, noised to the first timestep
-        latents = self.prepare_latents(inpaint_latent, timesteps[0], generator, latents)
+        # 5. Start latents: the inpaint latent (or the init image's), noised to the first timestep
+        start_latent = inpaint_latent if init_image is None else self.model.encode(init_image.to(device))
+        latents = self.prepare_latents(start_latent, timesteps[0], generator, latents)
         trajectory = []
         # 6. Denoising loop
         for i, t in enumerate(timesteps):

@@ -48,8 +48,9 @@ def try_on(pipe: TryOnPipeline, examples: list[dict], num_inference_steps: int =
 
 def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = False, scheduler: str = "dpm",
                  num_inference_steps: int = 25, seed: int = 0, batch_size: int = 8, strength: float = 1.0,
-                 progress: bool = True) -> dict:
-    """Write ``OUT/<person>__<garment>.png`` for every pair; return the report."""
+                 progress: bool = True, preserve_hands: str | Path | None = None) -> dict:
+    """Write ``OUT/<person>__<garment>.png`` for every pair; return the report. ``preserve_hands``: a
+    hand-mask folder (``vton hands``); each person's hands are then kept, not repainted."""
     from accelerate import PartialState
 
     state = PartialState()
@@ -61,7 +62,8 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
     report_path = out / (REPORT if state.num_processes == 1 else f"tryon.{state.process_index}.json")
     report = read_json(report_path) if report_path.exists() else {"images": {}}
     report.update({"root": str(root), "split": split, "unpaired": unpaired, "model": str(model_dir),
-                   "scheduler": scheduler, "steps": num_inference_steps, "seed": seed, "strength": strength})
+                   "scheduler": scheduler, "steps": num_inference_steps, "seed": seed, "strength": strength,
+                   "preserve_hands": str(preserve_hands) if preserve_hands else None})
     pairs = ds.pairs(unpaired=unpaired)[state.process_index::state.num_processes]
     todo = [(p, c) for p, c in pairs if not (out / result_name(p, c)).exists()]
     size, clip_size = pipe.model.config.model_size, pipe.model.config.clip["image_size"]
@@ -70,7 +72,13 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
         examples = []
         for person_id, cloth_id in todo[start:start + batch_size]:
             try:
-                examples.append(tryon_example(ds, person_id, cloth_id, size, clip_size, unpaired))
+                hand_mask = None
+                if preserve_hands:
+                    path = Path(preserve_hands) / f"{person_id}.png"
+                    if not path.exists():
+                        raise DataError(path, "hand mask missing (write it with `vton hands`)")
+                    hand_mask = imaging.read_mask(path)
+                examples.append(tryon_example(ds, person_id, cloth_id, size, clip_size, unpaired, hand_mask))
             except (DataError, ValueError) as e:  # this pair is reported; the others go on
                 report["images"][result_name(person_id, cloth_id)] = {"error": str(e)}
         if not examples:

@@ -1,0 +1,93 @@
+"""Hand correction on the sample's test split (paired: the photo is the ground truth): hand-crop SSIM and
+PSNR for the base try-on, the base re-denoised without the LoRA (lora_scale 0), with the LoRA at 0.4, 0.8
+and 1.0, with hand preservation, and with preservation plus LoRA correction; the mean change outside the
+pasted hand regions (must be 0); correction time as a fraction of the base try-on time per image.
+
+    python benchmarks/correct.py                                   # trains everything first (~6 min)
+    python benchmarks/correct.py --root R --model M --lora L      # an existing run's (e.g. the course's)
+
+Hands are located with the hand masks `vton hands` writes (never the ground truth); the crops scored are
+the squares around the *true* hands, the same for every variant. Last line: one JSON object.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vtonlib import imaging
+from vtonlib.correct import correct_results
+from vtonlib.correct.loop import CorrectionConfig
+from vtonlib.correct.score import hand_scores, outside_change
+from vtonlib.data.reader import VitonDataset
+from vtonlib.data.sample import make_sample
+from vtonlib.hands import write_hand_masks
+from vtonlib.lora import LoraSpec, LoraTrainConfig, train_lora
+from vtonlib.tryon import TrainConfig, TryOnConfig, VaeTrainConfig, sample_split, train_tryon
+
+
+def prepare(tmp: Path) -> tuple[Path, Path, Path]:
+    root = make_sample(tmp / "sample", n=48, progress=False)
+    train_tryon(root, tmp / "tryon", TryOnConfig.tiny(), TrainConfig(), VaeTrainConfig(), progress=False)
+    write_hand_masks(root, split="train", progress=False)
+    train_lora(root, tmp / "tryon", root / "train" / "hand-mask", tmp / "hands.safetensors",
+               LoraSpec(rank=8, alpha=4.0, targets="all"), LoraTrainConfig(), progress=False, log=lambda *_: None)
+    return root, tmp / "tryon", tmp / "hands.safetensors"
+
+
+def read_folder(folder: Path, names) -> dict:
+    return {n: imaging.read_image(folder / n) for n in names}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--root")
+    parser.add_argument("--model")
+    parser.add_argument("--lora")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root, model, lora = ((Path(args.root), Path(args.model), Path(args.lora)) if args.root else prepare(tmp))
+        masks = tmp / "hand-mask-test"
+        write_hand_masks(root, masks, split="test", method="auto", progress=False)
+        start = time.perf_counter()
+        base = sample_split(root, model, tmp / "base", progress=False)
+        names = sorted(n for n, v in base["images"].items() if "error" not in v)
+        base_s = (time.perf_counter() - start) / len(names)
+        sample_split(root, model, tmp / "preserve", preserve_hands=masks, progress=False)
+        ds = VitonDataset(root, "test")
+        person = {n: base["images"][n]["person"] for n in names}
+        truths = {n: ds.read_image(person[n]) for n in names}
+        true_masks = {n: ds.read_truth("hand-mask", person[n]) for n in names}
+        variants = {"base": tmp / "base", "preserve": tmp / "preserve"}
+        timing, changes = {}, []
+        for key, source, scale, use_lora in (("scale0", "base", 0.0, False), ("scale0.4", "base", 0.4, True),
+                                            ("scale0.8", "base", 0.8, True), ("scale1.0", "base", 1.0, True),
+                                            ("preserve+lora", "preserve", 0.8, True)):
+            out = tmp / key
+            start = time.perf_counter()
+            correct_results(tmp / source, root, model, out, lora=lora if use_lora else None, hand_mask_dir=masks,
+                            config=CorrectionConfig(lora_scale=scale), save_masks=True, progress=False)
+            timing[key] = (time.perf_counter() - start) / len(names)
+            variants[key] = out
+            for n in names:
+                alpha = imaging.read_grey(out / "masks" / n).astype(np.float32) / 255
+                changes.append(outside_change(imaging.read_image(tmp / source / n), imaging.read_image(out / n), alpha))
+        scores = {k: hand_scores(read_folder(folder, names), truths, true_masks) for k, folder in variants.items()}
+    order = ["base", "scale0", "scale0.4", "scale0.8", "scale1.0", "preserve", "preserve+lora"]
+    for k in order:
+        s = scores[k]
+        print(f"{k:14s} hand-crop SSIM {s['ssim']:.4f}  PSNR {s['psnr']:.2f} dB  ({s['hands']} hands)")
+    fraction = timing["scale0.8"] / base_s
+    print(f"{len(names)} test images; base try-on {base_s:.3f} s per image, correction (lora 0.8) "
+          f"{timing['scale0.8']:.3f} s per image, {100 * fraction:.0f} %")
+    print(json.dumps({"hand_ssim": {k: round(scores[k]["ssim"], 4) for k in order},
+                      "hand_psnr": {k: round(scores[k]["psnr"], 3) for k in order},
+                      "outside_change": float(max(changes)), "time_fraction": round(fraction, 3)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Hand correction: the paste-back guarantee, no-hand images, lora_scale 0, border hands, selection,
+hand preservation, the batch command and the original project's flags."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from vtonlib import imaging
+from vtonlib.cli import build_parser
+from vtonlib.correct import (CorrectionConfig, HandSelection, correct_hands, correct_results, correction_crop,
+                             feather, hands_from_mask, select_hands)
+from vtonlib.correct.score import hand_scores, outside_change
+from vtonlib.data.reader import VitonDataset
+from vtonlib.hands.masks import HandBox, HandMasks
+from vtonlib.lora import LoraSpec, add_lora, save_lora
+from vtonlib.tryon import TryOnPairs, TryOnPipeline, sample_split
+from vtonlib.tryon.data import garment_crop, preserve_hands, tryon_example
+
+
+@pytest.fixture(scope="module")
+def pipe_and_lora(trained, tmp_path_factory):
+    """The trained tiny try-on model, and a LoRA for it with random (non-zero) weights."""
+    model_dir = trained[0]
+    pipe = TryOnPipeline.from_pretrained(model_dir)
+    helper = TryOnPipeline.from_pretrained(model_dir).model
+    spec = LoraSpec(rank=4, alpha=4.0, targets="all")
+    add_lora(helper.unet, spec)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, p in helper.unet.named_parameters():
+            if "lora_" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    path = tmp_path_factory.mktemp("lora") / "hands.safetensors"
+    save_lora(path, helper.unet, spec)
+    return pipe, path
+
+
+@pytest.fixture(scope="module")
+def example(sample_root, pipe_and_lora):
+    pipe, _ = pipe_and_lora
+    pairs = TryOnPairs(sample_root, "test", pipe.model.config.model_size, pipe.model.config.clip["image_size"])
+    ex = next(pairs.example(i) for i in range(len(pairs))
+              if pairs.ds.read_truth("hand-mask", pairs.example(i)["id"]).any())
+    ex["hand_mask"] = pairs.ds.read_truth("hand-mask", ex["id"])
+    ex["garment"] = garment_crop(ex["cloth"], ex["cloth_mask"], pipe.model.config.clip["image_size"])
+    return ex
+
+
+def fast(**kw):
+    return CorrectionConfig(**{"steps": 4, "crop": 64, **kw})
+
+
+def test_only_pixels_inside_the_feathered_mask_change(pipe_and_lora, example):
+    pipe, lora = pipe_and_lora
+    image = example["photo"]
+    result = correct_hands(image, example["hand_mask"], pipe, example["garment"], lora=lora, config=fast(),
+                           editable=example["region"], keep_steps=True)
+    assert result.hands and result.image.shape == image.shape and result.image.dtype == np.uint8
+    outside = result.alpha <= 0
+    assert np.array_equal(result.image[outside], image[outside])  # byte-identical
+    assert outside_change(image, result.image, result.alpha) == 0.0
+    assert not np.array_equal(result.image, image)  # the hands did change
+    assert not (result.alpha[~example["region"]] > 0).any()  # never the photo's own pixels
+    hands = hands_from_mask(example["hand_mask"])
+    reach = np.zeros_like(example["hand_mask"])
+    for box in hands.hands:  # every change lies within dilation + feather of a hand
+        x0, y0, x1, y1 = box.box
+        reach[max(0, y0 - 5):y1 + 5, max(0, x0 - 5):x1 + 5] = True
+    assert not (result.alpha[~reach] > 0).any()
+    assert set(result.steps) >= {"mask", "dilated", "feathered", "crop", "upscaled", "refined", "downscaled", "pasted"}
+    assert result.steps["upscaled"].shape == (64, 64, 3)
+
+
+def test_no_hand_means_unchanged_and_reported(pipe_and_lora, example):
+    pipe, lora = pipe_and_lora
+    image = example["photo"]
+    result = correct_hands(image, np.zeros(image.shape[:2], bool), pipe, example["garment"], lora=lora, config=fast())
+    assert result.image is image and not result.hands and "no hand" in result.note
+    assert not result.alpha.any()
+
+
+def test_lora_scale_zero_is_base_re_denoising(trained, pipe_and_lora, example):
+    pipe, lora = pipe_and_lora
+    plain = TryOnPipeline.from_pretrained(trained[0])  # no adapter at all
+    args = (example["photo"], example["hand_mask"])
+    base = correct_hands(*args, plain, example["garment"], config=fast(seed=3)).image
+    zero = correct_hands(*args, pipe, example["garment"], lora=lora, config=fast(seed=3, lora_scale=0.0)).image
+    full = correct_hands(*args, pipe, example["garment"], lora=lora, config=fast(seed=3, lora_scale=1.0)).image
+    assert np.array_equal(zero, base)
+    assert not np.array_equal(full, base)
+
+
+def test_hand_at_the_border_is_clipped_and_pasted_right(pipe_and_lora, example):
+    pipe, lora = pipe_and_lora
+    image = example["photo"]
+    h, w = image.shape[:2]
+    mask = np.zeros((h, w), bool)
+    mask[h - 9:h, w - 7:w] = True  # a hand in the bottom-right corner, cut by the frame
+    box = correction_crop((w - 7, h - 9, w, h), (h, w), fast(dilate=2, blur=2))
+    assert 0 <= box[0] < box[2] == w and 0 <= box[1] < box[3] == h and box[2] - box[0] == box[3] - box[1]
+    result = correct_hands(image, mask, pipe, example["garment"], lora=lora, config=fast())
+    outside = result.alpha <= 0
+    assert np.array_equal(result.image[outside], image[outside])
+    assert result.alpha[h - 5:, w - 4:].min() > 0.5 and not np.array_equal(result.image[h - 9:, w - 7:],
+                                                                            image[h - 9:, w - 7:])
+    big = correction_crop((0, 0, w, h), (h, w), fast())  # larger than the image: clipped, still square
+    assert big[2] - big[0] == big[3] - big[1] == min(h, w)
+
+
+def test_feather_is_exactly_zero_beyond_its_width():
+    region = np.zeros((40, 40), bool)
+    region[18:22, 18:22] = True
+    alpha = feather(region, 3)
+    assert alpha[18:22, 18:22].min() > 0.2 and alpha.max() <= 1
+    assert not alpha[:15].any() and not alpha[25:].any() and not alpha[:, :15].any()
+
+
+def test_selection_controls():
+    size = (100, 100)
+    hands = HandMasks.empty(size, "detector")
+    for box, confidence in (((10, 10, 20, 20), 0.9), ((50, 50, 53, 53), 0.9), ((30, 60, 45, 80), 0.2),
+                            ((0, 0, 60, 60), 0.9)):
+        mask = np.zeros(size, bool)
+        mask[box[1]:box[3], box[0]:box[2]] = True
+        hands.add(mask, HandBox("left", box, confidence, "detector"))
+    chosen, skipped = select_hands(hands, HandSelection(min_confidence=0.3, min_area=16, max_area=0.2))
+    assert [h.box for h in chosen.hands] == [(10, 10, 20, 20)]
+    reasons = " | ".join(s["reason"] for s in skipped)
+    assert "min_area" in reasons and "max_area" in reasons and "confidence 0.20" in reasons
+    chosen, skipped = select_hands(hands, HandSelection(min_area=1, max_area=1.0, top_k=2))
+    assert [h.box for h in chosen.hands] == [(0, 0, 60, 60), (30, 60, 45, 80)]
+    assert sum("largest" in s["reason"] for s in skipped) == 2
+    with pytest.raises(ValueError, match="detector"):
+        select_hands(hands, HandSelection(fix_below=0.5))
+
+
+def test_preservation_keeps_the_persons_hands(sample_root, trained):
+    ds = VitonDataset(sample_root, "test")
+    person = next(i for i in ds.ids if ds.read_truth("hand-mask", i).any())
+    hands = ds.read_truth("hand-mask", person)
+    plain = tryon_example(ds, person, person, (256, 192), 64)
+    kept = tryon_example(ds, person, person, (256, 192), 64, hand_mask=hands, erode=1)
+    assert kept["region"].sum() < plain["region"].sum()
+    inner = preserve_hands(np.ones_like(hands), hands, 1) == 0  # the eroded hands
+    assert inner.any() and not kept["region"][inner].any()
+    assert np.array_equal(kept["region"] | inner, plain["region"] | inner)  # nothing else moved
+
+
+def test_batch_resumes_reports_and_honours_the_original_flags(sample_root, trained, pipe_and_lora, tmp_path):
+    _, lora = pipe_and_lora
+    results = tmp_path / "results"
+    sample_split(sample_root, trained[0], results, num_inference_steps=3, progress=False)
+    names = sorted(p.name for p in results.glob("*.png"))
+    masks = tmp_path / "masks"
+    ds = VitonDataset(sample_root, "test")
+    for name in names[1:]:  # the first result's mask is missing: reported, not fatal
+        person = name.split("__")[0]
+        imaging.write_mask(masks / f"{person}.png", ds.read_truth("hand-mask", person))
+    before = {n: (results / n).read_bytes() for n in names}
+    out = tmp_path / "corrected"
+    cfg = fast()
+    report = correct_results(results, sample_root, trained[0], out, lora=lora, hand_mask_dir=masks, config=cfg,
+                             save_masks=True, save_grids=True, progress=False)
+    error = report["images"][names[0]]["error"]
+    assert "hand mask missing" in error and str(masks) in error
+    assert report["written_this_run"] == len(names) - 1 and (out / "grids" / names[1]).exists()
+    assert {n: (results / n).read_bytes() for n in names} == before  # inputs untouched
+    for name in names[1:]:
+        alpha = imaging.read_grey(out / "masks" / name).astype(np.float32) / 255
+        assert outside_change(imaging.read_image(results / name), imaging.read_image(out / name), alpha) == 0.0
+    again = correct_results(results, sample_root, trained[0], out, lora=lora, hand_mask_dir=masks, config=cfg,
+                            progress=False)
+    assert again["written_this_run"] == 0  # resumed: nothing redone (the failed one fails again)
+
+    args = build_parser().parse_args(["correct", str(results), "--data", str(sample_root), "--model", "m",
+                                      "--lora", "l.safetensors", "--out", "o", "--lora_scale", "0.6",
+                                      "--hand_correction", "True", "--hand_mask_dir", str(masks)])
+    assert args.lora_scale == 0.6 and args.hand_correction is True and args.hand_mask_dir == str(masks)
+    off = subprocess.run([sys.executable, "-m", "vtonlib.cli", "correct", str(results), "--data", str(sample_root),
+                          "--model", str(trained[0]), "--out", str(tmp_path / "off"), "--hand_correction", "False",
+                          "--quiet"], capture_output=True, text=True, timeout=300)
+    assert off.returncode == 0, off.stderr[-1500:]
+    assert all(np.array_equal(imaging.read_image(results / n), imaging.read_image(tmp_path / "off" / n))
+               for n in names)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["correct", "r", "--data", "d", "--model", "m", "--out", "o",
+                                   "--hand_correction", "maybe"])
+
+
+def test_hand_scores_against_truth():
+    truth = np.zeros((64, 48, 3), np.uint8)
+    truth[20:40, 10:30] = 200
+    mask = np.zeros((64, 48), bool)
+    mask[25:35, 15:25] = True
+    same = hand_scores({"a": truth}, {"a": truth}, {"a": mask})
+    assert same["ssim"] == pytest.approx(1.0) and same["psnr"] == 100.0 and same["hands"] == 1
+    noisy = truth.copy()
+    noisy[25:35, 15:25] = 100
+    worse = hand_scores({"a": noisy}, {"a": truth}, {"a": mask})
+    assert worse["ssim"] < 0.9 and worse["psnr"] < 20

@@ -1,0 +1,133 @@
+"""``vton correct``: correct the hands of a folder of try-on results (``vton tryon sample``'s output).
+
+Each result is read, its hands found (a hand-mask folder, or the detector), corrected and written under
+the same name. Results already written are skipped (an interrupted run resumes); a result that fails (a
+missing mask, an unreadable file) is reported in ``correct.json`` and the others go on. Inputs are never
+modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import imaging
+from ..data.reader import VitonDataset
+from ..fileio import DataError, read_json, write_json
+from ..hands.masks import from_detector
+from ..lora.adapter import load_lora, merge_lora
+from ..tryon.data import garment_crop, inpaint_region, preserve_hands
+from ..tryon.pipeline import TryOnPipeline
+from .hands import HandSelection, hands_from_mask, select_hands
+from .loop import CorrectionConfig, correct_hands
+
+REPORT = "correct.json"
+
+
+def before_after(before: np.ndarray, after: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """One picture: before | after | where it changed (paste weight in red)."""
+    changed = (before.astype(np.float32) * 0.5 + np.array([255, 0, 0]) * alpha[..., None] * 0.5).astype(np.uint8)
+    return np.concatenate([before, after, changed], axis=1)
+
+
+def tryon_region(ds: VitonDataset, person_id: str, size, preserved: Path | None) -> np.ndarray:
+    """The pixels the try-on generated (its inpaint region, less the hands it preserved): the only ones a
+    correction may change. The others were copied from the person's photo."""
+    region = inpaint_region(ds, person_id, size)
+    if preserved is not None:
+        region = preserve_hands(region, imaging.read_mask(preserved / f"{person_id}.png"))
+    return region
+
+
+def _pairs_of(results: Path) -> dict[str, tuple[str, str]]:
+    """result file name -> (person id, garment id), from ``tryon.json`` or the ``person__garment`` name."""
+    report = results / "tryon.json"
+    known = {}
+    if report.exists():
+        for name, entry in read_json(report).get("images", {}).items():
+            if "person" in entry:
+                known[name] = (entry["person"], entry["cloth"])
+    for path in sorted(results.glob("*.png")):
+        if path.name not in known and "__" in path.stem:
+            known[path.name] = tuple(path.stem.split("__", 1))
+    return known
+
+
+def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
+                    detect: bool = False, config: CorrectionConfig | None = None,
+                    selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
+                    enabled: bool = True, progress: bool = True) -> dict:
+    """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``."""
+    results, out = Path(results), Path(out)
+    if not results.is_dir():
+        raise DataError(results, "results folder not found")
+    if out.resolve() == results.resolve():
+        raise ValueError("--out must differ from the results folder: inputs are never modified")
+    if hand_mask_dir is None and not detect:
+        default = Path(root) / split / "hand-mask"
+        hand_mask_dir = default if default.is_dir() else None
+        detect = hand_mask_dir is None
+    cfg, selection = config or CorrectionConfig(), selection or HandSelection()
+    ds = VitonDataset(root, split)
+    pipe = TryOnPipeline.from_pretrained(model_dir) if enabled else None
+    if pipe is not None and lora is not None:  # one lora_scale for the whole batch: merge it into the weights
+        load_lora(pipe.model.unet, lora)
+        merge_lora(pipe.model.unet, cfg.lora_scale)
+    detector = None
+    if enabled and (detect or selection.fix_below is not None):
+        from ..hands.detector import HandDetector
+
+        detector = HandDetector(min_confidence=0.3)
+    report_path = out / REPORT
+    report = read_json(report_path) if report_path.exists() else {"images": {}}
+    report.update({"results": str(results), "root": str(root), "split": split, "model": str(model_dir),
+                   "lora": str(lora) if lora else None, "hand_correction": enabled,
+                   "hands_from": str(hand_mask_dir) if hand_mask_dir else "detector",
+                   "config": asdict(cfg), "selection": asdict(selection)})
+    pairs = _pairs_of(results)
+    tryon_report = read_json(results / "tryon.json") if (results / "tryon.json").exists() else {}
+    preserved = Path(tryon_report["preserve_hands"]) if tryon_report.get("preserve_hands") else None
+    todo = [name for name in sorted(pairs) if not (out / name).exists()]
+    written = 0
+    clip_size = pipe.model.config.clip["image_size"] if pipe else 0
+    for name in tqdm(todo, desc="correcting hands", disable=not progress):
+        person_id, cloth_id = pairs[name]
+        try:
+            image = imaging.read_image(results / name)
+            if not enabled:  # --hand_correction False: the results pass through unchanged
+                imaging.write_image(out / name, image)
+                report["images"][name] = {"hands": [], "note": "hand correction disabled"}
+                written += 1
+                continue
+            if hand_mask_dir is not None:
+                path = Path(hand_mask_dir) / f"{person_id}.png"
+                if not path.exists():
+                    raise DataError(path, "hand mask missing (write the folder with `vton hands`, or use --detect)")
+                hands = hands_from_mask(imaging.read_mask(path), "mask file")
+            else:
+                hands = from_detector(image, detector)
+            hands, skipped = select_hands(hands, selection, image, detector)
+            cloth = ds.cloth(cloth_id)
+            garment = garment_crop(cloth.image, cloth.mask, clip_size)
+            editable = tryon_region(ds, person_id, image.shape[:2], preserved)
+            result = correct_hands(image, hands, pipe, garment, config=cfg, editable=editable)
+            imaging.write_image(out / name, result.image)
+            if save_masks:
+                imaging.write_grey(out / "masks" / name, (result.alpha * 255).round().astype(np.uint8))
+            if save_grids:
+                imaging.write_image(out / "grids" / name, before_after(image, result.image, result.alpha))
+            report["images"][name] = {"person": person_id, "cloth": cloth_id, "hands": result.hands,
+                                      "skipped": skipped + result.skipped, "note": result.note,
+                                      "seconds": round(result.seconds, 3)}
+            written += 1
+        except (DataError, ValueError, OSError) as e:  # reported; the other results go on
+            report["images"][name] = {"error": str(e)}
+        write_json(report_path, report)  # after every image: an interruption loses nothing
+    if detector is not None:
+        detector.close()
+    report["written_this_run"] = written
+    write_json(report_path, report)
+    return report

@@ -1,0 +1,179 @@
+"""Crop, refine, paste: hand correction the way careful practitioners do it (notebook 06 draws each step).
+
+Per hand: dilate its mask, feather it, cut a square around it with context, upscale the square to the
+working size (where the hand covers many latent pixels), grey the hand out, re-denoise from a partial noise
+level starting from the try-on result itself with the hand LoRA active, conditioned on the same garment,
+downscale, and paste back through the feathered mask. Pixels where the feathered mask is 0 are copied
+from the input: byte-identical, by construction and by test.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .. import imaging
+from ..data.agnostic import GREY
+from ..hands.masks import HandMasks
+from ..lora.adapter import ADAPTER, is_merged, load_lora, set_lora_scale
+from ..lora.data import dilate as dilate_mask
+from .hands import hands_from_mask
+
+
+@dataclass
+class CorrectionConfig:
+    lora_scale: float = 0.8  # the original project's LoRA weight
+    strength: float = 0.5  # share of the noise schedule re-run: 0 changes nothing, 1 redraws from noise
+    steps: int = 25  # sampler steps for strength 1 (strength 0.5 runs half of them)
+    padding: int | None = None  # context around the hand, pixels; None: the LoRA's training geometry
+    padding_share: float = 0.75  # ... which is this share of the hand's longer side, on each side
+    crop: int = 128  # working size the square is resized to (the LoRA's training crop)
+    dilate: int | None = None  # pixels added around the hand mask; None: 4 per 512 pixels of image height
+    blur: int | None = None  # feather width, pixels; None: 4 per 512 pixels of height (ADetailer's 4 at 512)
+    seed: int = 0
+
+
+@dataclass
+class Correction:
+    image: np.ndarray  # the corrected image (the input itself when nothing was corrected)
+    alpha: np.ndarray  # (H, W) float paste weight: 0 = the input's pixel, untouched
+    hands: list[dict] = field(default_factory=list)  # per corrected hand: box, crop box, side, source
+    skipped: list[dict] = field(default_factory=list)  # hands left alone, with the reason
+    note: str = ""
+    seconds: float = 0.0
+    steps: dict | None = None  # the loop's pictures for the first hand (``keep_steps=True``)
+
+
+def scaled_pixels(value: int | None, height: int) -> int:
+    """ADetailer's pixel settings are for 512-pixel images; ``None`` scales its 4 pixels to this height."""
+    return int(value) if value is not None else max(1, round(4 * height / 512))
+
+
+def feather(region: np.ndarray, blur: int) -> np.ndarray:
+    """Paste weight: the region blurred over ``blur`` pixels; exactly 0 further than ``blur`` from it. The
+    frame is not an edge of the hand: a hand cut by it keeps full weight up to the border."""
+    if blur <= 0:
+        return region.astype(np.float32)
+    size = 2 * blur + 1
+    return cv2.GaussianBlur(region.astype(np.float32), (size, size), sigmaX=blur / 2, sigmaY=blur / 2,
+                            borderType=cv2.BORDER_REPLICATE)
+
+
+def correction_crop(hand_box, image_size: tuple[int, int], cfg: CorrectionConfig) -> tuple[int, int, int, int]:
+    """A square around the hand holding its feathered region and the context; moved (not shrunk) to stay
+    inside the image where it fits, clipped by the image where it does not."""
+    h, w = image_size
+    x0, y0, x1, y1 = hand_box
+    reach = scaled_pixels(cfg.dilate, h) + scaled_pixels(cfg.blur, h) + 1  # the feathered region lies inside
+    core = max(x1 - x0, y1 - y0) + 2 * reach
+    longer = max(x1 - x0, y1 - y0, 8)
+    side = core + 2 * cfg.padding if cfg.padding is not None else max(core, round(longer * (1 + 2 * cfg.padding_share)))
+    side = int(min(side, h, w))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(round(min(max(cx - side / 2, 0), w - side)))
+    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    return left, top, left + side, top + side
+
+
+def _as_hands(hands, size) -> HandMasks:
+    if isinstance(hands, HandMasks):
+        return hands
+    mask = np.asarray(hands).astype(bool)
+    if mask.shape != size:
+        raise ValueError(f"hand mask is {mask.shape[:2]}, the image {size}")
+    return hands_from_mask(mask)
+
+
+@torch.no_grad()
+def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lora: str | Path | None = None,
+                  config: CorrectionConfig | None = None, editable: np.ndarray | None = None, keep_steps: bool = False,
+                  **overrides) -> Correction:
+    """Correct the hands of one try-on result.
+
+    Args:
+        image: (H, W, 3) uint8, the try-on result.
+        hands: a :class:`~vtonlib.hands.masks.HandMasks` (from annotations, the detector, or
+            :func:`~vtonlib.correct.select_hands`), or a bool (H, W) hand mask (one hand per blob).
+        pipeline: a :class:`~vtonlib.tryon.TryOnPipeline`; its UNet carries the hand LoRA, or gets it from
+            ``lora``. Without a LoRA this is plain re-denoising (the ``lora_scale`` 0 baseline).
+        garment: (3, S, S) CLIP-normalised crop of the garment tried on (the result's condition).
+        config / overrides: :class:`CorrectionConfig` fields (``lora_scale=0.8, strength=0.5, ...``).
+        editable: bool (H, W), the pixels the try-on generated (its inpaint region). Pixels it kept from the
+            person's photo are the person's own: they are context for the model and never change.
+    """
+    cfg = config or CorrectionConfig()
+    cfg = CorrectionConfig(**{**asdict(cfg), **overrides})
+    start = time.perf_counter()
+    size = image.shape[:2]
+    cfg.dilate, cfg.blur = scaled_pixels(cfg.dilate, size[0]), scaled_pixels(cfg.blur, size[0])
+    hands = _as_hands(hands, size)
+    if editable is not None and editable.shape != size:
+        raise ValueError(f"editable mask is {editable.shape}, the image {size}")
+    unet = pipeline.model.unet
+    if lora is not None and getattr(unet, "_hand_lora_path", None) != str(lora):
+        load_lora(unet, lora)
+        unet._hand_lora_path = str(lora)
+    if ADAPTER in getattr(unet, "peft_config", {}):
+        if is_merged(unet):
+            if abs(unet._merged_scale - cfg.lora_scale) > 1e-9:
+                raise ValueError(f"the LoRA is merged at scale {unet._merged_scale}; "
+                                 f"unmerge it to use {cfg.lora_scale}")
+        else:
+            set_lora_scale(unet, cfg.lora_scale)
+    if not hands.hands:
+        return Correction(image, np.zeros(size, np.float32), note="no hand to correct: the image is unchanged",
+                          seconds=time.perf_counter() - start)
+
+    boxes, regions, alphas, inputs = [], [], [], {"image": [], "inpaint_image": [], "inpaint_mask": []}
+    for box, mask in zip(hands.hands, hands.hand_masks):
+        region = dilate_mask(mask, cfg.dilate)
+        if editable is not None:
+            region &= editable
+        crop_box = correction_crop(box.box, size, cfg)
+        x0, y0, x1, y1 = crop_box
+        inside = np.zeros(size, bool)
+        inside[y0:y1, x0:x1] = True
+        alpha = feather(region, cfg.blur) * inside
+        if editable is not None:  # feathering may not spill onto the photo's own pixels either
+            alpha *= editable
+        crop = imaging.resize_image(np.ascontiguousarray(image[y0:y1, x0:x1]), (cfg.crop, cfg.crop))
+        crop_region = imaging.resize_labels(region[y0:y1, x0:x1], (cfg.crop, cfg.crop))
+        grey = crop.copy()
+        grey[crop_region] = GREY
+        inputs["image"].append(imaging.to_tensor(crop))
+        inputs["inpaint_image"].append(imaging.to_tensor(grey))
+        inputs["inpaint_mask"].append(imaging.mask_to_tensor(~crop_region))
+        boxes.append(crop_box)
+        regions.append(region)
+        alphas.append(alpha)
+    batch = {k: torch.stack(v) for k, v in inputs.items()}
+    garments = garment[None].expand(len(boxes), *garment.shape)
+    refined = pipeline(batch["inpaint_image"], batch["inpaint_mask"], garments, source_image=batch["image"],
+                       init_image=batch["image"], num_inference_steps=cfg.steps, strength=cfg.strength,
+                       generator=torch.Generator().manual_seed(cfg.seed))
+
+    out = image.astype(np.float32)
+    total_alpha = np.zeros(size, np.float32)
+    records = []
+    for k, ((x0, y0, x1, y1), alpha) in enumerate(zip(boxes, alphas)):
+        back = imaging.resize_image(refined[k], (y1 - y0, x1 - x0))
+        a = alpha[y0:y1, x0:x1, None]
+        out[y0:y1, x0:x1] = a * back + (1 - a) * out[y0:y1, x0:x1]
+        total_alpha = np.maximum(total_alpha, alpha)
+        hand = hands.hands[k]
+        records.append({"box": list(hand.box), "crop_box": [x0, y0, x1, y1], "side": hand.side,
+                        "source": hand.source, "scale": round((x1 - x0) and cfg.crop / (x1 - x0), 3)})
+    result = np.where(total_alpha[..., None] > 0, np.clip(np.rint(out), 0, 255).astype(np.uint8), image)
+    steps = None
+    if keep_steps:
+        x0, y0, x1, y1 = boxes[0]
+        steps = {"mask": hands.hand_masks[0], "dilated": regions[0], "feathered": alphas[0], "crop_box": boxes[0],
+                 "crop": image[y0:y1, x0:x1].copy(), "upscaled": imaging.to_image(batch["image"][0]),
+                 "inpaint_input": imaging.to_image(batch["inpaint_image"][0]), "refined": refined[0],
+                 "downscaled": imaging.resize_image(refined[0], (y1 - y0, x1 - x0)), "pasted": result}
+    return Correction(result, total_alpha, records, seconds=time.perf_counter() - start, steps=steps)
