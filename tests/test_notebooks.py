@@ -17,6 +17,7 @@ SMOKE = {
     "04_tryon": {"N_SAMPLES": 14, "VAE_STEPS": 6, "STEPS": 6, "SAMPLING_STEPS": 3},
     "05_lora_hands": {"N_SAMPLES": 14, "STEPS": 6, "SAMPLE_EVERY": 3, "REPAINT_STEPS": 2},
     "06_hand_correction": {"N_SAMPLES": 14, "STEPS": 4, "TRYON_STEPS": 3, "SCALES": [0.0, 0.8]},
+    "07_evaluation": {"N_SAMPLES": 14, "STEPS": 4, "TRYON_STEPS": 3},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")
@@ -94,3 +95,14 @@ def test_06_figures(run_folder):
     assert figures["outside_change"] == 0.0  # byte-identical outside the paste masks
     assert {"base", "lora_scale 0.0", "lora_scale 0.8", "preservation", "both"} <= set(figures["hand_ssim"])
     assert figures["hands_scored"] > 0 and figures["time_fraction"] > 0
+
+
+def test_07_figures(run_folder):
+    figures = manifest.load(run_folder / "run")["stages"].get("07_evaluation", {}).get("figures")
+    if figures is None:
+        pytest.skip("notebook 07 did not run in this session")
+    assert figures["outside_hands_changed_pixels"] == 0
+    for key in ("results", "baseline"):
+        assert 0 < figures[key]["ssim"] <= 1 and figures[key]["hand_crops"] > 0
+        assert set(figures[key]["detector"]) >= {"found_share", "mean_confidence", "keypoint_error_norm"}
+    assert (run_folder / "run" / "report" / "report.html").exists()

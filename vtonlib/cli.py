@@ -11,6 +11,7 @@
     vton lora export-kohya hands.safetensors OUT;  vton lora import-kohya KOHYA --model DIR --out hands.safetensors
     vton correct RESULTS --data ROOT --model DIR --lora hands.safetensors --out OUT [--lora-scale 0.8]
                  [--hand-mask-dir DIR | --detect] [--strength 0.5] [--steps 25]
+    vton evaluate --results DIR [--baseline DIR] --data ROOT [--split test] --out REPORT_DIR
     vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
 """
 
@@ -224,6 +225,24 @@ def _correct(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from .metrics.evaluate import evaluate
+    from .metrics.report import COLUMNS
+
+    report = evaluate(args.results, args.data, args.out, baseline=args.baseline, split=args.split,
+                      hand_mask_dir=args.hand_mask_dir, lpips_weights=args.lpips_weights,
+                      inception_weights=args.inception_weights, detect=not args.no_detector, progress=not args.quiet)
+    print(f"{report['images']} images scored; report: {args.out}/report.html and report.json")
+    for key, scores in report["scores"].items():
+        mean = scores["mean"]
+        print(f"  {key:9s} " + "  ".join(f"{c} {mean[c]:.4f}" for c in COLUMNS if c in mean))
+    for metric, reason in report["not_computed"].items():
+        print(f"  {metric}: {reason}")
+    if "outside_hands" in report:
+        print(f"  pixels changed outside the hands: {report['outside_hands']['changed_pixels']}")
+    return 0
+
+
 def _course(args) -> int:
     from .course import format_summary, run_course
 
@@ -413,6 +432,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-grids", action="store_true", help="also write before | after | change (OUT/grids)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_correct)
+
+    p = sub.add_parser("evaluate", help="score results against the ground truth: report.json and report.html")
+    p.add_argument("--results", required=True, help="folder of results (e.g. corrected ones)")
+    p.add_argument("--baseline", help="folder of results to compare with (e.g. the base try-on)")
+    p.add_argument("--data", required=True, help="the VITON-HD root the results come from")
+    p.add_argument("--split", default="test")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--hand-mask-dir", help="hand masks for the hand crops where the data has no ground truth")
+    p.add_argument("--lpips-weights", help="AlexNet ImageNet weights (default: the torch hub cache)")
+    p.add_argument("--inception-weights", help="torch-fidelity InceptionV3 weights (default: the torch hub cache)")
+    p.add_argument("--no-detector", action="store_true", help="skip the MediaPipe hand metrics")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("course", help="run every notebook headless into one run folder and print a summary")
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")

@@ -42,7 +42,7 @@ def tryon_region(ds: VitonDataset, person_id: str, size, preserved: Path | None)
     return region
 
 
-def _pairs_of(results: Path) -> dict[str, tuple[str, str]]:
+def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
     """result file name -> (person id, garment id), from ``tryon.json`` or the ``person__garment`` name."""
     report = results / "tryon.json"
     known = {}
@@ -87,7 +87,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                    "lora": str(lora) if lora else None, "hand_correction": enabled,
                    "hands_from": str(hand_mask_dir) if hand_mask_dir else "detector",
                    "config": asdict(cfg), "selection": asdict(selection)})
-    pairs = _pairs_of(results)
+    pairs = result_pairs(results)
     tryon_report = read_json(results / "tryon.json") if (results / "tryon.json").exists() else {}
     preserved = Path(tryon_report["preserve_hands"]) if tryon_report.get("preserve_hands") else None
     todo = [name for name in sorted(pairs) if not (out / name).exists()]

@@ -1,0 +1,134 @@
+"""``vton evaluate``: score a folder of try-on results (and optionally a baseline folder) against the
+ground truth; write ``report.json`` (every figure) and ``report.html`` (self-contained: images embedded).
+
+Paired results (each person in their own garment) are compared with the person's photo; unpaired ones with
+the sample's true try-on (``gt/unpaired-image``) where it exists. FID and KID compare the set of results
+with the set of photos. Hand crops are the squares around the true hand masks (the sample's ``gt``) or,
+on real data, around the masks of ``vton hands``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import imaging
+from ..correct.batch import result_pairs
+from ..correct.score import hand_crops
+from ..data.reader import VitonDataset
+from ..fileio import DataError, read_json, write_json, write_text
+from .distribution import Inception, fid_from_features, kid_from_features
+from .hands import allowed_region, changes_outside, match_detections, reference_hands, summarise_matches
+from .image import psnr, ssim
+from .perceptual import Lpips
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _truth(ds: VitonDataset, person: str, cloth: str) -> np.ndarray | None:
+    if person == cloth:
+        return ds.read_image(person)
+    if ds.has_truth and ds.truth_path("unpaired-image", person).exists():
+        return ds.read_truth("unpaired-image", person)
+    return None
+
+
+def _hand_mask(ds: VitonDataset, person: str, hand_mask_dir) -> np.ndarray | None:
+    if ds.has_truth and ds.truth_path("hand-mask", person).exists():
+        return ds.read_truth("hand-mask", person)
+    path = Path(hand_mask_dir) / f"{person}.png" if hand_mask_dir else ds.dir / "hand-mask" / f"{person}.png"
+    return imaging.read_mask(path) if path.exists() else None
+
+
+def score_folder(folder: Path, names: list[str], truths: dict, masks: dict, references: dict, lpips: Lpips,
+                 detector=None, progress: bool = True) -> dict:
+    """Per-image and mean scores of one folder of results."""
+    per_image = {}
+    for name in tqdm(names, desc=f"scoring {folder.name}", disable=not progress):
+        image = imaging.read_image(folder / name)
+        truth, mask, row = truths.get(name), masks.get(name), {}
+        if truth is not None:
+            row.update(ssim=ssim(image, truth), psnr=psnr(image, truth))
+            if lpips.available:
+                row["lpips"] = lpips.distance(image, truth)
+            if mask is not None and mask.any():
+                pairs = [(a, b) for a, b in zip(hand_crops(image, mask), hand_crops(truth, mask))
+                         if min(a.shape[:2]) >= 7]
+                row["hand_ssim"] = _mean([ssim(a, b) for a, b in pairs])
+                row["hand_psnr"] = _mean([psnr(a, b) for a, b in pairs])
+                row["hand_crops"] = len(pairs)
+                if lpips.available and pairs:
+                    row["hand_lpips"] = _mean([lpips.distance(a, b) for a, b in pairs])
+        if detector is not None and references.get(name):
+            row["detector"] = match_detections(references[name], detector.detect(image))
+        per_image[name] = row
+    keys = ("ssim", "psnr", "lpips", "hand_ssim", "hand_psnr", "hand_lpips")
+    means = {k: _mean([r.get(k) for r in per_image.values()]) for k in keys if lpips.available or "lpips" not in k}
+    means["hand_crops"] = int(sum(r.get("hand_crops", 0) for r in per_image.values()))
+    if detector is not None:
+        means["detector"] = summarise_matches([m for r in per_image.values() for m in r.get("detector", [])])
+    return {"mean": means, "images": per_image}
+
+
+def evaluate(results, root, out, baseline=None, split: str = "test", hand_mask_dir=None,
+             lpips_weights: str | os.PathLike | None = None, inception_weights: str | os.PathLike | None = None,
+             detect: bool = True, progress: bool = True) -> dict:
+    from .report import write_html
+
+    results, out = Path(results), Path(out)
+    folders = {"results": results} | ({"baseline": Path(baseline)} if baseline else {})
+    for folder in folders.values():
+        if not folder.is_dir():
+            raise DataError(folder, "results folder not found")
+    ds = VitonDataset(root, split)
+    pairs = result_pairs(results)
+    names = sorted(n for n in pairs if all((f / n).exists() for f in folders.values()))
+    if not names:
+        raise DataError(results, "no result image found (expected <person>__<garment>.png files)")
+    truths = {n: _truth(ds, *pairs[n]) for n in names}
+    masks = {n: _hand_mask(ds, pairs[n][0], hand_mask_dir) for n in names}
+    references = {}
+    for n in names:
+        keypoints = ds.read_keypoints(pairs[n][0]) if pairs[n][0] in ds.files("openpose_json") else None
+        references[n] = reference_hands(keypoints) if keypoints is not None else []
+    lpips, inception = Lpips(lpips_weights), Inception(inception_weights)
+    detector = None
+    if detect:
+        from ..hands.detector import HandDetector
+
+        detector = HandDetector(min_confidence=0.3)
+    report = {"root": str(root), "split": split, "images": len(names),
+              "folders": {k: str(v) for k, v in folders.items()},
+              "not_computed": {m.__class__.__name__.lower(): m.reason for m in (lpips, inception) if not m.available},
+              "scores": {}}
+    photos = [ds.read_image(i) for i in ds.ids]
+    real_features = inception.features(photos) if inception.available else None
+    for key, folder in folders.items():
+        scores = score_folder(folder, names, truths, masks, references, lpips, detector, progress)
+        if real_features is not None:
+            fake = inception.features([imaging.read_image(folder / n) for n in names])
+            scores["mean"]["fid"] = fid_from_features(fake, real_features) if len(names) > 1 else float("nan")
+            scores["mean"]["kid"] = kid_from_features(fake, real_features, subsets=50, subset_size=100)[0]
+        report["scores"][key] = scores
+    if detector is not None:
+        detector.close()
+    if baseline:
+        record = results / "correct.json"
+        corrections = read_json(record).get("images", {}) if record.exists() else {}
+        outside = {}
+        for n in names:
+            before, after = imaging.read_image(Path(baseline) / n), imaging.read_image(results / n)
+            allowed = allowed_region(before.shape[:2], corrections.get(n, {}).get("hands"), masks[n])
+            outside[n] = changes_outside(before, after, allowed)
+        report["outside_hands"] = {"changed_pixels": sum(v["changed_pixels"] for v in outside.values()),
+                                   "max_difference": max(v["max_difference"] for v in outside.values()),
+                                   "allowed": "correct.json crop boxes" if corrections else "hand masks + 8 px"}
+    write_json(out / "report.json", report)
+    write_text(out / "report.html", write_html(report, folders, names, truths, masks))
+    return report
