@@ -41,6 +41,17 @@ def randomise_lora(unet, seed=2):
             p.copy_(torch.randn(p.shape, generator=g) * 0.1)
 
 
+def adapted_model():
+    """A tiny model with a randomised adapter, fixed inputs and its output for them."""
+    model = tiny_model()
+    add_lora(model.unet, TINY)
+    randomise_lora(model.unet)
+    x, t, cond = unet_inputs(model)
+    with torch.no_grad():
+        adapted = model.unet(x, t, encoder_hidden_states=cond).sample
+    return model, (x, t, cond), adapted
+
+
 def adapted_linear(unet):
     name = next(n for n, m in unet.named_modules() if n.endswith("attn1.to_q"))
     return name, dict(unet.named_modules())[name]
@@ -74,12 +85,7 @@ def test_only_lora_parameters_receive_gradients():
 
 
 def test_save_load_and_merge_agree_with_the_formula(tmp_path):
-    model = tiny_model()
-    add_lora(model.unet, TINY)
-    randomise_lora(model.unet)
-    x, t, cond = unet_inputs(model)
-    with torch.no_grad():
-        adapted = model.unet(x, t, encoder_hidden_states=cond).sample
+    model, (x, t, cond), adapted = adapted_model()
     save_lora(tmp_path / "hands.safetensors", model.unet, TINY, {"note": "test"})
 
     tensors, spec, provenance = read_lora(tmp_path / "hands.safetensors")
@@ -102,12 +108,7 @@ def test_save_load_and_merge_agree_with_the_formula(tmp_path):
 
 
 def test_kohya_round_trip_and_report(tmp_path):
-    model = tiny_model()
-    add_lora(model.unet, TINY)
-    randomise_lora(model.unet)
-    x, t, cond = unet_inputs(model)
-    with torch.no_grad():
-        adapted = model.unet(x, t, encoder_hidden_states=cond).sample
+    model, (x, t, cond), adapted = adapted_model()
     save_lora(tmp_path / "hands.safetensors", model.unet, TINY)
     modules = export_kohya(tmp_path / "hands.safetensors", tmp_path / "kohya.safetensors")
     kohya = read_kohya(tmp_path / "kohya.safetensors")

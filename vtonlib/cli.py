@@ -27,6 +27,14 @@ from .fileio import DataError
 TARGET_CHOICES = ("attention", "attention+ff", "all")  # vtonlib.lora.adapter.TARGETS, without importing peft
 
 
+def _print_errors(report: dict) -> dict:
+    """The per-item failures of a batch report (``{"images": {name: {"error": ...}}}``), printed."""
+    errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
+    for name, error in errors.items():
+        print(f"  {name}: {error}")
+    return errors
+
+
 def _sample(args) -> int:
     from .data.sample import make_sample, parse_size
 
@@ -103,12 +111,11 @@ def _warp_apply(args) -> int:
     from .warp import apply_warp
 
     report = apply_warp(args.root, args.ckpt, split=args.split, unpaired=args.unpaired, progress=not args.quiet)
-    errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
+    failed = sum("error" in v for v in report["images"].values())
     prefix = "unpaired-" if args.unpaired else ""
     print(f"{report['written_this_run']} warped garments written to {args.root}/{args.split}/{prefix}cloth-warp "
-          f"(and -mask); {len(report['images'])} in all; {len(errors)} errors")
-    for sample_id, error in errors.items():
-        print(f"  {sample_id}: {error}")
+          f"(and -mask); {len(report['images'])} in all; {failed} errors")
+    _print_errors(report)
     return 0
 
 
@@ -148,11 +155,10 @@ def _tryon_sample(args) -> int:
                           scheduler=args.scheduler, num_inference_steps=args.steps, seed=args.seed,
                           batch_size=args.batch_size, strength=args.strength, progress=not args.quiet,
                           preserve_hands=args.preserve_hands)
-    errors = {k: v["error"] for k, v in report["images"].items() if "error" in v}
+    failed = sum("error" in v for v in report["images"].values())
     print(f"{report['written_this_run']} results written to {args.out} ({len(report['images'])} in all, "
-          f"{len(errors)} failed)")
-    for name, error in errors.items():
-        print(f"  {name}: {error}")
+          f"{failed} failed)")
+    _print_errors(report)
     return 0
 
 
@@ -216,12 +222,11 @@ def _correct(args) -> int:
                              selection=selection, save_masks=args.save_masks, save_grids=args.save_grids,
                              enabled=args.hand_correction, progress=not args.quiet)
     images = report["images"]
-    errors = {k: v["error"] for k, v in images.items() if "error" in v}
+    failed = sum("error" in v for v in images.values())
     hands = sum(len(v.get("hands", [])) for v in images.values())
     print(f"{report['written_this_run']} results written to {args.out} ({len(images)} in all, {hands} hands "
-          f"corrected, {len(errors)} failed)")
-    for name, error in errors.items():
-        print(f"  {name}: {error}")
+          f"corrected, {failed} failed)")
+    _print_errors(report)
     return 0
 
 
