@@ -31,3 +31,19 @@ def test_runs_in_order_records_figures_and_stops_at_a_failure(tmp_path):
     assert (tmp_path / "run" / "notebooks" / "01_first.ipynb").exists()
     text = format_summary(summary)
     assert "01_first" in text and "FAILED" in text and "x: 1" in text
+
+
+def test_course_flags_become_parameters(monkeypatch, tmp_path):
+    import vtonlib.course
+    from vtonlib.cli import main
+
+    seen = {}
+
+    def fake_run(run_dir, parameters, only=None):
+        seen.update(parameters)
+        return {"run_dir": str(run_dir), "notebooks": [], "figures": {}}
+
+    monkeypatch.setattr(vtonlib.course, "run_course", fake_run)
+    main(["course", "--run-dir", str(tmp_path), "--data-root", "/data/VITON-HD", "--preset", "full",
+          "--param", "CROP=256", "--param", "TARGETS=attention"])
+    assert seen == {"DATA_ROOT": "/data/VITON-HD", "PRESET": "full", "CROP": 256, "TARGETS": "attention"}

@@ -12,7 +12,7 @@
     vton correct RESULTS --data ROOT --model DIR --lora hands.safetensors --out OUT [--lora-scale 0.8]
                  [--hand-mask-dir DIR | --detect] [--strength 0.5] [--steps 25]
     vton evaluate --results DIR [--baseline DIR] --data ROOT [--split test] --out REPORT_DIR
-    vton course [--run-dir DIR] [--only 01] [--param NAME=VALUE ...]
+    vton course [--run-dir DIR] [--only 01] [--data-root ROOT] [--preset full] [--param NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def _evaluate(args) -> int:
 def _course(args) -> int:
     from .course import format_summary, run_course
 
-    params = {}
+    params = {k: v for k, v in (("DATA_ROOT", args.data_root), ("PRESET", args.preset)) if v}
     for item in args.param:
         name, _, value = item.partition("=")
         try:
@@ -455,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="run folder (default runs/<timestamp>)")
     p.add_argument("--only", action="append", help="run only notebooks starting with this (repeatable)")
     p.add_argument("--param", action="append", default=[], help="NAME=VALUE passed to every notebook")
+    p.add_argument("--data-root", help="a VITON-HD root instead of the built-in sample (the DATA_ROOT parameter)")
+    p.add_argument("--preset", choices=["tiny", "full"], help="model sizes (the PRESET parameter; full: a GPU)")
     p.set_defaults(func=_course)
     return parser
 
