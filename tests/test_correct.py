@@ -201,3 +201,77 @@ def test_hand_scores_against_truth():
     noisy[25:35, 15:25] = 100
     worse = hand_scores({"a": noisy}, {"a": truth}, {"a": mask})
     assert worse["ssim"] < 0.9 and worse["psnr"] < 20
+
+
+@pytest.fixture(scope="module")
+def tiny_sd_inpaint(tmp_path_factory):
+    """A Stable Diffusion inpainting folder of tiny random components, and a kohya LoRA for its UNet."""
+    import json
+
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from vtonlib.lora.kohya import export_kohya
+
+    folder = tmp_path_factory.mktemp("sd")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for ch in "abcdefghijklmnopqrstuvwxyz":
+        vocab[ch], vocab[ch + "</w>"] = len(vocab), len(vocab) + 1
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(sample_size=16, in_channels=9, out_channels=4, block_out_channels=(16, 32),
+                                layers_per_block=1, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
+                                attention_head_dim=4, norm_num_groups=8)
+    vae = AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                        block_out_channels=(8, 16), latent_channels=4, norm_num_groups=4, layers_per_block=1)
+    text = CLIPTextModel(CLIPTextConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, vocab_size=len(vocab), max_position_embeddings=16,
+                                        bos_token_id=0,
+                                        eos_token_id=1, pad_token_id=1))
+    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16)
+    StableDiffusionInpaintPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
+                                   scheduler=DDIMScheduler(steps_offset=1), safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False).save_pretrained(folder / "sd-inpaint")
+    spec = LoraSpec(rank=4, alpha=4.0, targets="attention")
+    add_lora(unet, spec)
+    with torch.no_grad():
+        for name, p in unet.named_parameters():
+            if "lora_" in name:
+                p.normal_(0, 0.3)
+    save_lora(folder / "course.safetensors", unet, spec)
+    export_kohya(folder / "course.safetensors", folder / "kohya.safetensors")
+    return folder / "sd-inpaint", folder / "kohya.safetensors"
+
+
+def test_sd_inpaint_refiner_runs_the_same_loop(tiny_sd_inpaint, example, sample_root, trained, tmp_path):
+    from vtonlib.correct.refiner import SDInpaintRefiner
+
+    model_dir, kohya = tiny_sd_inpaint
+    image, hands = example["photo"], example["hand_mask"]
+    plain = SDInpaintRefiner(model_dir)
+    with_lora = SDInpaintRefiner(model_dir, kohya)
+    cfg = fast(seed=1, crop=32)
+    base = correct_hands(image, hands, plain, None, config=cfg, editable=example["region"])
+    assert np.array_equal(base.image[base.alpha <= 0], image[base.alpha <= 0])
+    zero = correct_hands(image, hands, with_lora, None, config=fast(seed=1, crop=32, lora_scale=0.0),
+                         editable=example["region"])
+    full = correct_hands(image, hands, with_lora, None, config=fast(seed=1, crop=32, lora_scale=1.0),
+                         editable=example["region"])
+    assert np.array_equal(zero.image, base.image) and not np.array_equal(full.image, base.image)
+
+    results = tmp_path / "results"
+    sample_split(sample_root, trained[0], results, num_inference_steps=2, progress=False)
+    done = subprocess.run([sys.executable, "-m", "vtonlib.cli", "correct", str(results), "--data", str(sample_root),
+                           "--model", str(trained[0]), "--out", str(tmp_path / "sd"), "--refiner", "sd-inpaint",
+                           "--refiner-model", str(model_dir), "--lora", str(kohya), "--crop", "32", "--steps", "4",
+                           "--hand-mask-dir", str(sample_root / "test" / "gt" / "hand-mask"), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "0 failed" in done.stdout and len(list((tmp_path / "sd").glob("*.png"))) == len(list(results.glob("*.png")))
+    missing = subprocess.run([sys.executable, "-m", "vtonlib.cli", "correct", str(results), "--data", str(sample_root),
+                              "--model", str(trained[0]), "--out", str(tmp_path / "x"), "--refiner", "sd-inpaint",
+                              "--refiner-model", str(tmp_path / "nowhere"), "--no-lora"],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "Stable Diffusion inpainting folder" in missing.stderr

@@ -213,6 +213,15 @@ def _correct(args) -> int:
 
     if args.hand_correction and not args.lora and not args.no_lora:
         raise ValueError("give --lora hands.safetensors (or --no-lora for plain re-denoising, the baseline)")
+    refiner = None
+    if args.refiner == "sd-inpaint" and args.hand_correction:
+        from .correct.refiner import SDInpaintRefiner
+
+        if not args.refiner_model:
+            raise ValueError("--refiner sd-inpaint needs --refiner-model DIR (a local Stable Diffusion inpainting "
+                             "folder)")
+        refiner = SDInpaintRefiner(args.refiner_model, None if args.no_lora else args.lora, prompt=args.prompt,
+                                   negative_prompt=args.negative_prompt, guidance_scale=args.guidance_scale)
     config = CorrectionConfig(lora_scale=args.lora_scale, strength=args.strength, steps=args.steps,
                               padding=args.padding, crop=args.crop, dilate=args.dilate, blur=args.blur, seed=args.seed)
     selection = HandSelection(min_confidence=args.min_confidence, min_area=args.min_area, max_area=args.max_area,
@@ -220,7 +229,7 @@ def _correct(args) -> int:
     report = correct_results(args.results, args.data, args.model, args.out, lora=None if args.no_lora else args.lora,
                              split=args.split, hand_mask_dir=args.hand_mask_dir, detect=args.detect, config=config,
                              selection=selection, save_masks=args.save_masks, save_grids=args.save_grids,
-                             enabled=args.hand_correction, progress=not args.quiet)
+                             enabled=args.hand_correction, progress=not args.quiet, refiner=refiner)
     images = report["images"]
     failed = sum("error" in v for v in images.values())
     hands = sum(len(v.get("hands", [])) for v in images.values())
@@ -433,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-area", type=float, default=0.15, help="ignore 'hands' larger than this share of the image")
     p.add_argument("--top-k", type=int, help="correct only the k largest hands")
     p.add_argument("--fix-below", type=float, help="only hands the detector finds with less confidence than this")
+    p.add_argument("--refiner", choices=["tryon", "sd-inpaint"], default="tryon",
+                   help="what redraws the hands: the try-on model (default) or a local SD inpainting model")
+    p.add_argument("--refiner-model", help="Stable Diffusion inpainting folder (diffusers layout) for sd-inpaint")
+    p.add_argument("--prompt", default="realistic hands, detailed knuckles, no deformation", help="sd-inpaint only")
+    p.add_argument("--negative-prompt", help="sd-inpaint only")
+    p.add_argument("--guidance-scale", type=float, default=7.5, help="sd-inpaint only (default 7.5)")
     p.add_argument("--save-masks", action="store_true", help="also write the paste weights (OUT/masks)")
     p.add_argument("--save-grids", action="store_true", help="also write before | after | change (OUT/grids)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -59,8 +59,10 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
 def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
                     detect: bool = False, config: CorrectionConfig | None = None,
                     selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
-                    enabled: bool = True, progress: bool = True) -> dict:
-    """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``."""
+                    enabled: bool = True, progress: bool = True, refiner=None) -> dict:
+    """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``. ``refiner``:
+    an :class:`~vtonlib.correct.refiner.SDInpaintRefiner` to use instead of the try-on model (it carries
+    its own LoRA)."""
     results, out = Path(results), Path(out)
     if not results.is_dir():
         raise DataError(results, "results folder not found")
@@ -73,7 +75,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
     cfg, selection = config or CorrectionConfig(), selection or HandSelection()
     ds = VitonDataset(root, split)
     pipe = TryOnPipeline.from_pretrained(model_dir) if enabled else None
-    if pipe is not None and lora is not None:  # one lora_scale for the whole batch: merge it into the weights
+    if pipe is not None and lora is not None and refiner is None:  # one lora_scale for the batch: merge it
         load_lora(pipe.model.unet, lora)
         merge_lora(pipe.model.unet, cfg.lora_scale)
     detector = None
@@ -85,6 +87,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
     report = read_json(report_path) if report_path.exists() else {"images": {}}
     report.update({"results": str(results), "root": str(root), "split": split, "model": str(model_dir),
                    "lora": str(lora) if lora else None, "hand_correction": enabled,
+                   "refiner": type(refiner).__name__ if refiner is not None else "try-on model",
                    "hands_from": str(hand_mask_dir) if hand_mask_dir else "detector",
                    "config": asdict(cfg), "selection": asdict(selection)})
     pairs = result_pairs(results)
@@ -113,7 +116,8 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
             cloth = ds.cloth(cloth_id)
             garment = garment_crop(cloth.image, cloth.mask, clip_size)
             editable = tryon_region(ds, person_id, image.shape[:2], preserved)
-            result = correct_hands(image, hands, pipe, garment, config=cfg, editable=editable)
+            result = correct_hands(image, hands, refiner or pipe, None if refiner else garment, config=cfg,
+                                   editable=editable)
             imaging.write_image(out / name, result.image)
             if save_masks:
                 imaging.write_grey(out / "masks" / name, (result.alpha * 255).round().astype(np.uint8))

@@ -80,6 +80,18 @@ def correction_crop(hand_box, image_size: tuple[int, int], cfg: CorrectionConfig
     return left, top, left + side, top + side
 
 
+def _set_tryon_lora(unet, lora, scale: float) -> None:
+    if lora is not None and getattr(unet, "_hand_lora_path", None) != str(lora):
+        load_lora(unet, lora)
+        unet._hand_lora_path = str(lora)
+    if ADAPTER in getattr(unet, "peft_config", {}):
+        if is_merged(unet):
+            if abs(unet._merged_scale - scale) > 1e-9:
+                raise ValueError(f"the LoRA is merged at scale {unet._merged_scale}; unmerge it to use {scale}")
+        else:
+            set_lora_scale(unet, scale)
+
+
 def _as_hands(hands, size) -> HandMasks:
     if isinstance(hands, HandMasks):
         return hands
@@ -100,8 +112,10 @@ def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lor
         hands: a :class:`~vtonlib.hands.masks.HandMasks` (from annotations, the detector, or
             :func:`~vtonlib.correct.select_hands`), or a bool (H, W) hand mask (one hand per blob).
         pipeline: a :class:`~vtonlib.tryon.TryOnPipeline`; its UNet carries the hand LoRA, or gets it from
-            ``lora``. Without a LoRA this is plain re-denoising (the ``lora_scale`` 0 baseline).
-        garment: (3, S, S) CLIP-normalised crop of the garment tried on (the result's condition).
+            ``lora``. Without a LoRA this is plain re-denoising (the ``lora_scale`` 0 baseline). Or a
+            :class:`~vtonlib.correct.refiner.SDInpaintRefiner` (its own LoRA and prompt).
+        garment: (3, S, S) CLIP-normalised crop of the garment tried on (the result's condition); None for
+            a refiner that does not use it.
         config / overrides: :class:`CorrectionConfig` fields (``lora_scale=0.8, strength=0.5, ...``).
         editable: bool (H, W), the pixels the try-on generated (its inpaint region). Pixels it kept from the
             person's photo are the person's own: they are context for the model and never change.
@@ -114,17 +128,10 @@ def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lor
     hands = _as_hands(hands, size)
     if editable is not None and editable.shape != size:
         raise ValueError(f"editable mask is {editable.shape}, the image {size}")
-    unet = pipeline.model.unet
-    if lora is not None and getattr(unet, "_hand_lora_path", None) != str(lora):
-        load_lora(unet, lora)
-        unet._hand_lora_path = str(lora)
-    if ADAPTER in getattr(unet, "peft_config", {}):
-        if is_merged(unet):
-            if abs(unet._merged_scale - cfg.lora_scale) > 1e-9:
-                raise ValueError(f"the LoRA is merged at scale {unet._merged_scale}; "
-                                 f"unmerge it to use {cfg.lora_scale}")
-        else:
-            set_lora_scale(unet, cfg.lora_scale)
+    if hasattr(pipeline, "set_lora_scale"):  # a second refiner (SDInpaintRefiner) manages its own LoRA
+        pipeline.set_lora_scale(cfg.lora_scale)
+    else:
+        _set_tryon_lora(pipeline.model.unet, lora, cfg.lora_scale)
     if not hands.hands:
         return Correction(image, np.zeros(size, np.float32), note="no hand to correct: the image is unchanged",
                           seconds=time.perf_counter() - start)
@@ -152,7 +159,7 @@ def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lor
         regions.append(region)
         alphas.append(alpha)
     batch = {k: torch.stack(v) for k, v in inputs.items()}
-    garments = garment[None].expand(len(boxes), *garment.shape)
+    garments = garment[None].expand(len(boxes), *garment.shape) if garment is not None else None
     refined = pipeline(batch["inpaint_image"], batch["inpaint_mask"], garments, source_image=batch["image"],
                        init_image=batch["image"], num_inference_steps=cfg.steps, strength=cfg.strength,
                        generator=torch.Generator().manual_seed(cfg.seed))
