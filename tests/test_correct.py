@@ -275,3 +275,17 @@ def test_sd_inpaint_refiner_runs_the_same_loop(tiny_sd_inpaint, example, sample_
                               "--refiner-model", str(tmp_path / "nowhere"), "--no-lora"],
                              capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "Stable Diffusion inpainting folder" in missing.stderr
+
+
+def test_fix_below_leaves_hands_the_detector_trusts(shared_data):
+    from vtonlib.hands.detector import HandDetector
+    from vtonlib.hands.masks import from_detector
+
+    photo = imaging.read_image(shared_data / "viton-hd-original/test/image/03615_00.jpg")
+    with HandDetector(min_confidence=0.3) as detector:
+        hands = from_detector(photo, detector)
+        assert len(hands.hands) == 2
+        trusted, skipped = select_hands(hands, HandSelection(fix_below=0.05, max_area=1.0), photo, detector)
+        assert not trusted.hands and all("looks right" in s["reason"] for s in skipped)
+        doubted, skipped = select_hands(hands, HandSelection(fix_below=1.01, max_area=1.0), photo, detector)
+        assert len(doubted.hands) == 2 and not skipped

@@ -35,7 +35,9 @@ def _figure(image, caption, height=160) -> str:
 
 
 def _cell(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else html.escape(str(value))
+    if isinstance(value, float):
+        return f"{value:.4g}" if np.isfinite(value) else "n/a"  # NaN: nothing to average (e.g. no hand found)
+    return html.escape(str(value))
 
 
 def metrics_table(report: dict) -> str:
