@@ -289,3 +289,21 @@ def test_fix_below_leaves_hands_the_detector_trusts(shared_data):
         assert not trusted.hands and all("looks right" in s["reason"] for s in skipped)
         doubted, skipped = select_hands(hands, HandSelection(fix_below=1.01, max_area=1.0), photo, detector)
         assert len(doubted.hands) == 2 and not skipped
+
+
+def test_a_batch_of_images_gives_each_the_result_it_gets_alone(pipe_and_lora, example, sample_root):
+    from vtonlib.correct import correct_many
+
+    pipe, lora = pipe_and_lora
+    ds = VitonDataset(sample_root, "test")
+    other = next(i for i in ds.ids if i != example["id"] and ds.read_truth("hand-mask", i).any())
+    items = [(example["photo"], example["hand_mask"], example["garment"], example["region"]),
+             (ds.read_image(other), np.zeros(example["hand_mask"].shape, bool), example["garment"], None),
+             (ds.read_image(other), ds.read_truth("hand-mask", other), example["garment"], None)]
+    together = correct_many(items, pipe, lora=lora, config=fast(seed=5))
+    for item, batched in zip(items, together):
+        alone = correct_hands(item[0], item[1], pipe, item[2], lora=lora, config=fast(seed=5), editable=item[3])
+        # the same noise and inputs; float kernels may differ with the batch size, by a rounding step at most
+        diff = np.abs(alone.image.astype(int) - batched.image.astype(int))
+        assert diff.max() <= 1 and alone.note == batched.note
+    assert together[1].image is items[1][0] and "no hand" in together[1].note

@@ -2,7 +2,7 @@
 
 from .batch import before_after, correct_results
 from .hands import HandSelection, detector_confidence, hands_from_mask, select_hands
-from .loop import Correction, CorrectionConfig, correct_hands, correction_crop, feather
+from .loop import Correction, CorrectionConfig, correct_hands, correct_many, correction_crop, feather
 
-__all__ = ["Correction", "CorrectionConfig", "HandSelection", "before_after", "correct_hands", "correct_results",
-           "correction_crop", "detector_confidence", "feather", "hands_from_mask", "select_hands"]
+__all__ = ["Correction", "CorrectionConfig", "HandSelection", "before_after", "correct_hands", "correct_many",
+           "correct_results", "correction_crop", "detector_confidence", "feather", "hands_from_mask", "select_hands"]

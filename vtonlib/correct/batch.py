@@ -22,7 +22,7 @@ from ..lora.adapter import load_lora, merge_lora
 from ..tryon.data import garment_crop, inpaint_region, preserve_hands
 from ..tryon.pipeline import TryOnPipeline
 from .hands import HandSelection, hands_from_mask, select_hands
-from .loop import CorrectionConfig, correct_hands
+from .loop import CorrectionConfig, correct_many
 
 REPORT = "correct.json"
 
@@ -59,7 +59,7 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
 def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
                     detect: bool = False, config: CorrectionConfig | None = None,
                     selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
-                    enabled: bool = True, progress: bool = True, refiner=None) -> dict:
+                    enabled: bool = True, progress: bool = True, refiner=None, batch_size: int = 8) -> dict:
     """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``. ``refiner``:
     an :class:`~vtonlib.correct.refiner.SDInpaintRefiner` to use instead of the try-on model (it carries
     its own LoRA)."""
@@ -96,6 +96,35 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
     todo = [name for name in sorted(pairs) if not (out / name).exists()]
     written = 0
     clip_size = pipe.model.config.clip["image_size"] if pipe else 0
+    pending: list[dict] = []  # read and prepared, waiting for the batch's refiner call
+
+    def flush() -> int:
+        """Refine the pending images' hands in one batch, write them; the number written."""
+        if not pending:
+            return 0
+        items = [(job["image"], job["hands"], None if refiner else job["garment"], job["editable"]) for job in pending]
+        try:
+            corrections = correct_many(items, refiner or pipe, config=cfg)
+        except (ValueError, RuntimeError) as e:  # the batch's images are reported; the next batches go on
+            for job in pending:
+                report["images"][job["name"]] = {"error": f"correction failed: {e}"}
+            pending.clear()
+            return 0
+        for job, result in zip(pending, corrections):
+            name = job["name"]
+            imaging.write_image(out / name, result.image)
+            if save_masks:
+                imaging.write_grey(out / "masks" / name, (result.alpha * 255).round().astype(np.uint8))
+            if save_grids:
+                imaging.write_image(out / "grids" / name, before_after(job["image"], result.image, result.alpha))
+            report["images"][name] = {"person": job["person"], "cloth": job["cloth"], "hands": result.hands,
+                                      "skipped": job["skipped"] + result.skipped, "note": result.note,
+                                      "seconds": round(result.seconds, 3)}
+        count = len(pending)
+        pending.clear()
+        write_json(report_path, report)  # after every batch: an interruption loses at most one batch
+        return count
+
     for name in tqdm(todo, desc="correcting hands", disable=not progress):
         person_id, cloth_id = pairs[name]
         try:
@@ -114,22 +143,15 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                 hands = from_detector(image, detector)
             hands, skipped = select_hands(hands, selection, image, detector)
             cloth = ds.cloth(cloth_id)
-            garment = garment_crop(cloth.image, cloth.mask, clip_size)
-            editable = tryon_region(ds, person_id, image.shape[:2], preserved)
-            result = correct_hands(image, hands, refiner or pipe, None if refiner else garment, config=cfg,
-                                   editable=editable)
-            imaging.write_image(out / name, result.image)
-            if save_masks:
-                imaging.write_grey(out / "masks" / name, (result.alpha * 255).round().astype(np.uint8))
-            if save_grids:
-                imaging.write_image(out / "grids" / name, before_after(image, result.image, result.alpha))
-            report["images"][name] = {"person": person_id, "cloth": cloth_id, "hands": result.hands,
-                                      "skipped": skipped + result.skipped, "note": result.note,
-                                      "seconds": round(result.seconds, 3)}
-            written += 1
+            pending.append({"name": name, "person": person_id, "cloth": cloth_id, "image": image, "hands": hands,
+                            "skipped": skipped, "garment": garment_crop(cloth.image, cloth.mask, clip_size),
+                            "editable": tryon_region(ds, person_id, image.shape[:2], preserved)})
         except (DataError, ValueError, OSError) as e:  # reported; the other results go on
             report["images"][name] = {"error": str(e)}
-        write_json(report_path, report)  # after every image: an interruption loses nothing
+            write_json(report_path, report)
+        if len(pending) >= (1 if refiner is not None else batch_size):  # SD draws one noise per batch
+            written += flush()
+    written += flush()
     if detector is not None:
         detector.close()
     report["written_this_run"] = written

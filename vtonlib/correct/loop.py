@@ -101,42 +101,28 @@ def _as_hands(hands, size) -> HandMasks:
     return hands_from_mask(mask)
 
 
-@torch.no_grad()
-def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lora: str | Path | None = None,
-                  config: CorrectionConfig | None = None, editable: np.ndarray | None = None, keep_steps: bool = False,
-                  **overrides) -> Correction:
-    """Correct the hands of one try-on result.
+@dataclass
+class _Prepared:
+    """One image's hands, cut out and ready for the refiner, and what pasting them back needs."""
 
-    Args:
-        image: (H, W, 3) uint8, the try-on result.
-        hands: a :class:`~vtonlib.hands.masks.HandMasks` (from annotations, the detector, or
-            :func:`~vtonlib.correct.select_hands`), or a bool (H, W) hand mask (one hand per blob).
-        pipeline: a :class:`~vtonlib.tryon.TryOnPipeline`; its UNet carries the hand LoRA, or gets it from
-            ``lora``. Without a LoRA this is plain re-denoising (the ``lora_scale`` 0 baseline). Or a
-            :class:`~vtonlib.correct.refiner.SDInpaintRefiner` (its own LoRA and prompt).
-        garment: (3, S, S) CLIP-normalised crop of the garment tried on (the result's condition); None for
-            a refiner that does not use it.
-        config / overrides: :class:`CorrectionConfig` fields (``lora_scale=0.8, strength=0.5, ...``).
-        editable: bool (H, W), the pixels the try-on generated (its inpaint region). Pixels it kept from the
-            person's photo are the person's own: they are context for the model and never change.
-    """
-    cfg = config or CorrectionConfig()
-    cfg = CorrectionConfig(**{**asdict(cfg), **overrides})
-    start = time.perf_counter()
+    image: np.ndarray
+    hands: HandMasks
+    cfg: CorrectionConfig
+    boxes: list = field(default_factory=list)
+    regions: list = field(default_factory=list)
+    alphas: list = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)  # image, inpaint_image, inpaint_mask: (n, ...) tensors
+
+
+def _prepare(image: np.ndarray, hands, cfg: CorrectionConfig, editable: np.ndarray | None) -> _Prepared:
     size = image.shape[:2]
+    cfg = CorrectionConfig(**asdict(cfg))
     cfg.dilate, cfg.blur = scaled_pixels(cfg.dilate, size[0]), scaled_pixels(cfg.blur, size[0])
     hands = _as_hands(hands, size)
     if editable is not None and editable.shape != size:
         raise ValueError(f"editable mask is {editable.shape}, the image {size}")
-    if hasattr(pipeline, "set_lora_scale"):  # a second refiner (SDInpaintRefiner) manages its own LoRA
-        pipeline.set_lora_scale(cfg.lora_scale)
-    else:
-        _set_tryon_lora(pipeline.model.unet, lora, cfg.lora_scale)
-    if not hands.hands:
-        return Correction(image, np.zeros(size, np.float32), note="no hand to correct: the image is unchanged",
-                          seconds=time.perf_counter() - start)
-
-    boxes, regions, alphas, inputs = [], [], [], {"image": [], "inpaint_image": [], "inpaint_mask": []}
+    prepared = _Prepared(image, hands, cfg)
+    inputs = {"image": [], "inpaint_image": [], "inpaint_mask": []}
     for box, mask in zip(hands.hands, hands.hand_masks):
         region = dilate_mask(mask, cfg.dilate)
         if editable is not None:
@@ -155,32 +141,116 @@ def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor, lor
         inputs["image"].append(imaging.to_tensor(crop))
         inputs["inpaint_image"].append(imaging.to_tensor(grey))
         inputs["inpaint_mask"].append(imaging.mask_to_tensor(~crop_region))
-        boxes.append(crop_box)
-        regions.append(region)
-        alphas.append(alpha)
-    batch = {k: torch.stack(v) for k, v in inputs.items()}
-    garments = garment[None].expand(len(boxes), *garment.shape) if garment is not None else None
-    refined = pipeline(batch["inpaint_image"], batch["inpaint_mask"], garments, source_image=batch["image"],
-                       init_image=batch["image"], num_inference_steps=cfg.steps, strength=cfg.strength,
-                       generator=torch.Generator().manual_seed(cfg.seed))
+        prepared.boxes.append(crop_box)
+        prepared.regions.append(region)
+        prepared.alphas.append(alpha)
+    prepared.inputs = {k: torch.stack(v) for k, v in inputs.items()} if hands.hands else {}
+    return prepared
 
+
+def _paste(prepared: _Prepared, refined: np.ndarray, seconds: float, keep_steps: bool) -> Correction:
+    image, size = prepared.image, prepared.image.shape[:2]
     out = image.astype(np.float32)
     total_alpha = np.zeros(size, np.float32)
     records = []
-    for k, ((x0, y0, x1, y1), alpha) in enumerate(zip(boxes, alphas)):
+    for k, ((x0, y0, x1, y1), alpha) in enumerate(zip(prepared.boxes, prepared.alphas)):
         back = imaging.resize_image(refined[k], (y1 - y0, x1 - x0))
         a = alpha[y0:y1, x0:x1, None]
         out[y0:y1, x0:x1] = a * back + (1 - a) * out[y0:y1, x0:x1]
         total_alpha = np.maximum(total_alpha, alpha)
-        hand = hands.hands[k]
+        hand = prepared.hands.hands[k]
         records.append({"box": list(hand.box), "crop_box": [x0, y0, x1, y1], "side": hand.side,
-                        "source": hand.source, "scale": round((x1 - x0) and cfg.crop / (x1 - x0), 3)})
+                        "source": hand.source, "scale": round(prepared.cfg.crop / max(1, x1 - x0), 3)})
     result = np.where(total_alpha[..., None] > 0, np.clip(np.rint(out), 0, 255).astype(np.uint8), image)
     steps = None
     if keep_steps:
-        x0, y0, x1, y1 = boxes[0]
-        steps = {"mask": hands.hand_masks[0], "dilated": regions[0], "feathered": alphas[0], "crop_box": boxes[0],
-                 "crop": image[y0:y1, x0:x1].copy(), "upscaled": imaging.to_image(batch["image"][0]),
-                 "inpaint_input": imaging.to_image(batch["inpaint_image"][0]), "refined": refined[0],
+        x0, y0, x1, y1 = prepared.boxes[0]
+        steps = {"mask": prepared.hands.hand_masks[0], "dilated": prepared.regions[0],
+                 "feathered": prepared.alphas[0], "crop_box": prepared.boxes[0], "crop": image[y0:y1, x0:x1].copy(),
+                 "upscaled": imaging.to_image(prepared.inputs["image"][0]),
+                 "inpaint_input": imaging.to_image(prepared.inputs["inpaint_image"][0]), "refined": refined[0],
                  "downscaled": imaging.resize_image(refined[0], (y1 - y0, x1 - x0)), "pasted": result}
-    return Correction(result, total_alpha, records, seconds=time.perf_counter() - start, steps=steps)
+    return Correction(result, total_alpha, records, seconds=seconds, steps=steps)
+
+
+def _start_noise(pipeline, count: int, cfg: CorrectionConfig) -> torch.Tensor | None:
+    """Each image's start noise, drawn from its own seed: a hand's result does not depend on the batch."""
+    vae = getattr(getattr(pipeline, "model", None), "vae", None)
+    if vae is None:
+        return None
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    side = cfg.crop // factor
+    shape = (count, vae.config.latent_channels, side, side)
+    return torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed))
+
+
+def _refine(pipeline, prepared: list[_Prepared], garments: list, cfg: CorrectionConfig) -> list[np.ndarray]:
+    """All hands of several images through the refiner in one batch; per image, its refined crops."""
+    jobs = [p for p in prepared if p.hands.hands]
+    if not jobs:
+        return []
+    stack = {k: torch.cat([p.inputs[k] for p in jobs]) for k in ("image", "inpaint_image", "inpaint_mask")}
+    conditions = None
+    if garments[0] is not None:
+        conditions = torch.cat([g[None].expand(len(p.hands.hands), *g.shape) for p, g in zip(prepared, garments)
+                                if p.hands.hands])
+    noises = [_start_noise(pipeline, len(p.hands.hands), cfg) for p in jobs]
+    kwargs = {"noise": torch.cat(noises)} if noises[0] is not None else {
+        "generator": torch.Generator().manual_seed(cfg.seed)}
+    refined = pipeline(stack["inpaint_image"], stack["inpaint_mask"], conditions, source_image=stack["image"],
+                       init_image=stack["image"], num_inference_steps=cfg.steps, strength=cfg.strength, **kwargs)
+    out, start = [], 0
+    for p in jobs:
+        out.append(refined[start:start + len(p.hands.hands)])
+        start += len(p.hands.hands)
+    return out
+
+
+def _use_lora(pipeline, lora, scale: float) -> None:
+    if hasattr(pipeline, "set_lora_scale"):  # a second refiner (SDInpaintRefiner) manages its own LoRA
+        pipeline.set_lora_scale(scale)
+    else:
+        _set_tryon_lora(pipeline.model.unet, lora, scale)
+
+
+@torch.no_grad()
+def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor | None, lora: str | Path | None = None,
+                  config: CorrectionConfig | None = None, editable: np.ndarray | None = None, keep_steps: bool = False,
+                  **overrides) -> Correction:
+    """Correct the hands of one try-on result.
+
+    Args:
+        image: (H, W, 3) uint8, the try-on result.
+        hands: a :class:`~vtonlib.hands.masks.HandMasks` (from annotations, the detector, or
+            :func:`~vtonlib.correct.select_hands`), or a bool (H, W) hand mask (one hand per blob).
+        pipeline: a :class:`~vtonlib.tryon.TryOnPipeline`; its UNet carries the hand LoRA, or gets it from
+            ``lora``. Without a LoRA this is plain re-denoising (the ``lora_scale`` 0 baseline). Or a
+            :class:`~vtonlib.correct.refiner.SDInpaintRefiner` (its own LoRA and prompt).
+        garment: (3, S, S) CLIP-normalised crop of the garment tried on (the result's condition); None for
+            a refiner that does not use it.
+        config / overrides: :class:`CorrectionConfig` fields (``lora_scale=0.8, strength=0.5, ...``).
+        editable: bool (H, W), the pixels the try-on generated (its inpaint region). Pixels it kept from the
+            person's photo are the person's own: they are context for the model and never change.
+    """
+    return correct_many([(image, hands, garment, editable)], pipeline, lora, config, keep_steps, **overrides)[0]
+
+
+@torch.no_grad()
+def correct_many(items: list[tuple], pipeline, lora: str | Path | None = None, config: CorrectionConfig | None = None,
+                 keep_steps: bool = False, **overrides) -> list[Correction]:
+    """:func:`correct_hands` for several images, ``(image, hands, garment, editable)`` each, their hands
+    refined in one batch (the sampler's fixed cost is paid once). Each image's result is the same as alone."""
+    cfg = CorrectionConfig(**{**asdict(config or CorrectionConfig()), **overrides})
+    start = time.perf_counter()
+    _use_lora(pipeline, lora, cfg.lora_scale)
+    prepared = [_prepare(image, hands, cfg, editable) for image, hands, _, editable in items]
+    refined = iter(_refine(pipeline, prepared, [garment for _, _, garment, _ in items], cfg))
+    seconds = (time.perf_counter() - start) / max(1, len(items))
+    out = []
+    for p in prepared:
+        if not p.hands.hands:
+            out.append(Correction(p.image, np.zeros(p.image.shape[:2], np.float32), seconds=seconds,
+                                  note="no hand to correct: the image is unchanged"))
+        else:
+            out.append(_paste(p, next(refined), seconds, keep_steps))
+    return out

@@ -76,13 +76,17 @@ class TryOnPipeline:
             self.scheduler.set_begin_index(start * self.scheduler.order)
         return self.scheduler.timesteps[start * self.scheduler.order:]
 
-    def prepare_latents(self, start_latent, timestep, generator, latents):
+    def prepare_latents(self, start_latent, timestep, generator, latents, noise=None):
         """DCI-VTON does not start from pure noise: it noises the latent of the inpaint image (the warped
         garment in place) to the first timestep, so the garment's layout survives into the result."""
         if latents is not None:
             return latents.to(self.device)
-        noise = torch.randn(start_latent.shape, generator=generator, device=start_latent.device,
-                            dtype=start_latent.dtype)
+        if noise is None:
+            noise = torch.randn(start_latent.shape, generator=generator, device=start_latent.device,
+                                dtype=start_latent.dtype)
+        elif noise.shape != start_latent.shape:
+            raise ValueError(f"noise {tuple(noise.shape)} must match the latents {tuple(start_latent.shape)}")
+        noise = noise.to(start_latent.device, start_latent.dtype)
         return self.scheduler.add_noise(start_latent, noise, timestep.repeat(len(start_latent)))
 
     def predicted_original(self, latents, model_output, t):
@@ -98,7 +102,8 @@ class TryOnPipeline:
     def __call__(self, inpaint_image: torch.Tensor, inpaint_mask: torch.Tensor, garment: torch.Tensor,
                  source_image: torch.Tensor | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
                  strength: float = 1.0, generator: torch.Generator | None = None, latents: torch.Tensor | None = None,
-                 output_type: str = "np", trajectory_every: int = 0, init_image: torch.Tensor | None = None):
+                 output_type: str = "np", trajectory_every: int = 0, init_image: torch.Tensor | None = None,
+                 noise: torch.Tensor | None = None):
         """Try a garment on.
 
         Args:
@@ -119,6 +124,8 @@ class TryOnPipeline:
             trajectory_every (`int`, *optional*): also return (timestep, x_t, predicted x0) latents every N steps.
             init_image (`torch.Tensor`, *optional*): (B, 3, H, W) image whose latent is noised to start from,
                 instead of the inpaint image's (hand correction starts from the try-on result, strength < 1).
+            noise (`torch.Tensor`, *optional*): the start noise, (B, 4, H/8, W/8), instead of drawing it from
+                ``generator``: results then do not depend on what else shares the batch.
 
         Returns:
             The images; with ``trajectory_every``, a tuple (images, trajectory).
@@ -137,7 +144,7 @@ class TryOnPipeline:
         timesteps = self.get_timesteps(num_inference_steps, strength)
         # 5. Start latents: the inpaint latent (or the init image's), noised to the first timestep
         start_latent = inpaint_latent if init_image is None else self.model.encode(init_image.to(device))
-        latents = self.prepare_latents(start_latent, timesteps[0], generator, latents)
+        latents = self.prepare_latents(start_latent, timesteps[0], generator, latents, noise)
         trajectory = []
         # 6. Denoising loop
         for i, t in enumerate(timesteps):
