@@ -117,7 +117,7 @@ def main() -> None:
           f"{lora / 1e6:.2f} M ({100 * share:.2f} %)")
     start = time.perf_counter()
     steps_per_s, peak_mb = sample_speed(args.steps)
-    print(f"sample (48 people), tiny model, rank {NOTEBOOK_SPEC.rank} '{NOTEBOOK_SPEC.targets}', 128-pixel crops, "
+    print(f"sample (48 people), tiny model, rank {NOTEBOOK_SPEC.rank} '{NOTEBOOK_SPEC.targets}', 96-pixel crops, "
           f"batch 4: {steps_per_s:.2f} steps/s; peak memory {peak_mb:.0f} MB "
           f"({'GPU allocated' if torch.cuda.is_available() else 'process RSS, CPU'}); "
           f"{time.perf_counter() - start:.0f} s")

@@ -59,7 +59,7 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
 def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
                     detect: bool = False, config: CorrectionConfig | None = None,
                     selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
-                    enabled: bool = True, progress: bool = True, refiner=None, batch_size: int = 8) -> dict:
+                    enabled: bool = True, progress: bool = True, refiner=None, batch_size: int = 16) -> dict:
     """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``. ``refiner``:
     an :class:`~vtonlib.correct.refiner.SDInpaintRefiner` to use instead of the try-on model (it carries
     its own LoRA)."""

@@ -32,7 +32,7 @@ class CorrectionConfig:
     steps: int = 25  # sampler steps for strength 1 (strength 0.5 runs half of them)
     padding: int | None = None  # context around the hand, pixels; None: the LoRA's training geometry
     padding_share: float = 0.75  # ... which is this share of the hand's longer side, on each side
-    crop: int = 128  # working size the square is resized to (the LoRA's training crop)
+    crop: int = 96  # working size the square is resized to: the LoRA's training crop (256 at full scale)
     dilate: int | None = None  # pixels added around the hand mask; None: 4 per 512 pixels of image height
     blur: int | None = None  # feather width, pixels; None: 4 per 512 pixels of height (ADetailer's 4 at 512)
     seed: int = 0
