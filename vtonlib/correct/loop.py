@@ -21,7 +21,7 @@ from .. import imaging
 from ..data.agnostic import GREY
 from ..hands.masks import HandMasks
 from ..lora.adapter import ADAPTER, is_merged, load_lora, set_lora_scale
-from ..lora.data import dilate as dilate_mask
+from ..lora.data import dilate as dilate_mask, place_square
 from .hands import hands_from_mask
 
 
@@ -73,11 +73,7 @@ def correction_crop(hand_box, image_size: tuple[int, int], cfg: CorrectionConfig
     core = max(x1 - x0, y1 - y0) + 2 * reach
     longer = max(x1 - x0, y1 - y0, 8)
     side = core + 2 * cfg.padding if cfg.padding is not None else max(core, round(longer * (1 + 2 * cfg.padding_share)))
-    side = int(min(side, h, w))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    left = int(round(min(max(cx - side / 2, 0), w - side)))
-    top = int(round(min(max(cy - side / 2, 0), h - side)))
-    return left, top, left + side, top + side
+    return place_square(hand_box, side, image_size)
 
 
 def _set_tryon_lora(unet, lora, scale: float) -> None:

@@ -35,11 +35,16 @@ class HandBoxRef:
 def square_crop(box, padding: float, size: tuple[int, int], minimum: int = 16) -> tuple[int, int, int, int]:
     """A square around ``box`` with ``padding`` x its longer side of context on each side, moved (not
     shrunk) to stay inside an image of ``size`` (H, W) where it fits."""
-    h, w = size
     x0, y0, x1, y1 = box
-    side = int(round(max(x1 - x0, y1 - y0, minimum) * (1 + 2 * padding)))
-    side = min(side, h, w)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return place_square(box, round(max(x1 - x0, y1 - y0, minimum) * (1 + 2 * padding)), size)
+
+
+def place_square(box, side: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A square of ``side`` centred on ``box``, moved (not shrunk) to stay inside an image of ``size``
+    (H, W), and clipped to the image's shorter side where it does not fit."""
+    h, w = size
+    side = int(min(side, h, w))
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     left = int(round(min(max(cx - side / 2, 0), w - side)))
     top = int(round(min(max(cy - side / 2, 0), h - side)))
     return left, top, left + side, top + side

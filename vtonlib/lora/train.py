@@ -102,7 +102,15 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
     torch.manual_seed(cfg.seed)
     model = TryOnModel.load(model_dir)
     model.requires_grad_(False)
-    add_lora(model.unet, spec)
+    state_path = training_state_path(out)
+    resuming = out.exists() and state_path.exists()
+    if resuming:  # the saved adapter, in place of a fresh one
+        tensors, saved_spec, _ = read_lora(out)
+        if saved_spec.rank != spec.rank or saved_spec.targets != spec.targets:
+            raise ValueError(f"{out} holds a LoRA of another configuration ({saved_spec}); choose another file")
+        attach(model.unet, {k.removeprefix("unet."): v for k, v in tensors.items()}, spec, out)
+    else:
+        add_lora(model.unet, spec)
     if cfg.gradient_checkpointing and use_gpu:
         model.unet.enable_gradient_checkpointing()
     clip_size = model.config.clip["image_size"]
@@ -121,14 +129,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
     generator = torch.Generator().manual_seed(cfg.seed + accelerator.process_index)
     step, history = 0, {"train": [], "validation": [], "samples": []}
-    state_path = training_state_path(out)
-    if out.exists() and state_path.exists():
-        tensors, saved_spec, _ = read_lora(out)
-        if saved_spec.rank != spec.rank or saved_spec.targets != spec.targets:
-            raise ValueError(f"{out} holds a LoRA of another configuration ({saved_spec}); choose another file")
-        attach(model.unet, {k.removeprefix("unet."): v for k, v in tensors.items()}, spec, out)
-        params = lora_parameters(model.unet)
-        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
+    if resuming:
         step, extra = load_training_state(out, optimizer, generator)
         history = extra["history"]
         log(f"resuming {out} at step {step}")

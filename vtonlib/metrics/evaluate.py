@@ -107,8 +107,7 @@ def evaluate(results, root, out, baseline=None, split: str = "test", hand_mask_d
               "folders": {k: str(v) for k, v in folders.items()},
               "not_computed": {m.__class__.__name__.lower(): m.reason for m in (lpips, inception) if not m.available},
               "scores": {}}
-    photos = [ds.read_image(i) for i in ds.ids]
-    real_features = inception.features(photos) if inception.available else None
+    real_features = inception.features([ds.read_image(i) for i in ds.ids]) if inception.available else None
     for key, folder in folders.items():
         scores = score_folder(folder, names, truths, masks, references, lpips, detector, progress)
         if real_features is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..hands.masks import MIN_HAND_CONFIDENCE
+from ..lora.data import dilate
 
 
 def reference_hands(keypoints) -> list[np.ndarray]:
@@ -65,8 +66,5 @@ def allowed_region(shape, hands: list[dict] | None, hand_mask: np.ndarray | None
             x0, y0, x1, y1 = hand["crop_box"]
             allowed[y0:y1, x0:x1] = True
     elif hand_mask is not None and hand_mask.any():
-        import cv2
-
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-        allowed = cv2.dilate(hand_mask.astype(np.uint8), kernel) > 0
+        allowed = dilate(hand_mask, margin)
     return allowed
