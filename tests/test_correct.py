@@ -307,3 +307,41 @@ def test_a_batch_of_images_gives_each_the_result_it_gets_alone(pipe_and_lora, ex
         diff = np.abs(alone.image.astype(int) - batched.image.astype(int))
         assert diff.max() <= 1 and alone.note == batched.note
     assert together[1].image is items[1][0] and "no hand" in together[1].note
+
+
+def test_the_batch_fuses_the_lora_and_gets_the_adapters_result(sample_root, trained, pipe_and_lora, tmp_path):
+    from vtonlib.correct.batch import tryon_region
+
+    pipe, lora = pipe_and_lora
+    results, masks = tmp_path / "results", tmp_path / "masks"
+    sample_split(sample_root, trained[0], results, num_inference_steps=3, progress=False)
+    ds = VitonDataset(sample_root, "test")
+    names = sorted(p.name for p in results.glob("*.png"))
+    for name in names:
+        imaging.write_mask(masks / f"{name.split('__')[0]}.png", ds.read_truth("hand-mask", name.split("__")[0]))
+    cfg = fast(lora_scale=0.7)
+    fused = TryOnPipeline.from_pretrained(trained[0])
+    correct_results(results, sample_root, trained[0], tmp_path / "given", lora=lora, hand_mask_dir=masks, config=cfg,
+                    pipeline=fused, progress=False)
+    assert fused.model.unet._fused_lora == (str(lora), 0.7)
+    assert not any("lora_" in n for n, _ in fused.model.unet.named_parameters())  # no adapter layers left
+    correct_results(results, sample_root, trained[0], tmp_path / "own", lora=lora, hand_mask_dir=masks, config=cfg,
+                    progress=False)
+    for name in names:  # a pipeline handed in does what the command's own does
+        assert np.array_equal(imaging.read_image(tmp_path / "given" / name), imaging.read_image(tmp_path / "own" / name))
+
+    name = next(n for n in names if ds.read_truth("hand-mask", n.split("__")[0]).any())
+    person, cloth_id = name.removesuffix(".png").split("__")
+    image, cloth = imaging.read_image(results / name), ds.cloth(cloth_id)
+    garment = garment_crop(cloth.image, cloth.mask, pipe.model.config.clip["image_size"])
+    hands, _ = select_hands(hands_from_mask(ds.read_truth("hand-mask", person)), HandSelection(), image)  # its order
+    with_adapter = correct_hands(image, hands, pipe, garment, lora=lora, config=cfg,
+                                 editable=tryon_region(ds, person, image.shape[:2], None))
+    assert with_adapter.hands  # fused weights and the peft adapter: the same hands, up to float rounding
+    assert np.abs(with_adapter.image.astype(int) - imaging.read_image(tmp_path / "given" / name).astype(int)).max() <= 1
+
+    with pytest.raises(ValueError, match="fused in at lora_scale 0.7"):  # fusing is for good: no other scale
+        correct_results(results, sample_root, trained[0], tmp_path / "other", lora=lora, hand_mask_dir=masks,
+                        config=fast(lora_scale=0.5), pipeline=fused, progress=False)
+    with pytest.raises(ValueError, match="fused in at lora_scale 0.7"):
+        correct_hands(image, ds.read_truth("hand-mask", person), fused, garment, config=fast(lora_scale=0.5))

@@ -6,13 +6,14 @@ import sys
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import vtonlib.lora.train as lora_train
 from vtonlib.fileio import DataError
 from vtonlib.lora import (HandCrops, LoraSpec, LoraTrainConfig, add_lora, count_lora_parameters, export_kohya,
-                          hand_weighted_mse, import_kohya, load_kohya, load_lora, lora_parameters, merge_lora,
-                          read_lora, save_lora, set_lora_scale, square_crop, train_lora, unmerge_lora)
+                          fuse_lora, hand_weighted_mse, import_kohya, load_kohya, load_lora, lora_parameters,
+                          merge_lora, read_lora, save_lora, set_lora_scale, square_crop, train_lora, unmerge_lora)
 from vtonlib.lora.kohya import kohya_name, read_kohya
 from vtonlib.tryon import TryOnConfig, TryOnModel
 
@@ -105,6 +106,41 @@ def test_save_load_and_merge_agree_with_the_formula(tmp_path):
     set_lora_scale(fresh.unet, 1.0)
     with torch.no_grad():
         torch.testing.assert_close(fresh.unet(x, t, encoder_hidden_states=cond).sample, adapted)
+
+
+def test_fuse_adds_the_update_into_the_weights_with_per_module_alphas(tmp_path):
+    spec = LoraSpec(rank=4, alpha=2.0, targets="all", alpha_pattern={"attn1.to_q": 8.0})
+    model = tiny_model()
+    add_lora(model.unet, spec)
+    randomise_lora(model.unet)
+    save_lora(tmp_path / "hands.safetensors", model.unet, spec)
+    tensors, _, _ = read_lora(tmp_path / "hands.safetensors")
+    x, t, cond = unet_inputs(model)
+    set_lora_scale(model.unet, 0.5)
+    with torch.no_grad():
+        adapted = model.unet(x, t, encoder_hidden_states=cond).sample
+
+    fused = tiny_model()
+    conv = next(n for n, m in fused.unet.named_modules() if n.endswith("resnets.0.conv1"))
+    q = adapted_linear(fused.unet)[0]
+    before = {n: dict(fused.unet.named_modules())[n].weight.detach().clone() for n in (conv, q)}
+    assert fuse_lora(fused.unet, tmp_path / "hands.safetensors", scale=0.5) == len(tensors) // 2
+    layers = dict(fused.unet.named_modules())
+    assert not any("lora_" in n for n, _ in fused.unet.named_parameters())  # a plain UNet again
+    down, up = tensors[f"unet.{conv}.lora_A.weight"], tensors[f"unet.{conv}.lora_B.weight"]  # (4,i,3,3), (o,4,1,1)
+    by_hand = (up[:, :, 0, 0, None, None, None] * down[None]).sum(1)  # sum over the rank, per kernel tap
+    torch.testing.assert_close(layers[conv].weight, before[conv] + 0.5 * (2.0 / 4) * by_hand)
+    down, up = tensors[f"unet.{q}.lora_A.weight"], tensors[f"unet.{q}.lora_B.weight"]
+    torch.testing.assert_close(layers[q].weight, before[q] + 0.5 * (8.0 / 4) * up @ down)  # its own alpha
+    with torch.no_grad():
+        torch.testing.assert_close(fused.unet(x, t, encoder_hidden_states=cond).sample, adapted)
+
+    with safe_open(str(tmp_path / "hands.safetensors"), framework="pt") as f:
+        meta = f.metadata()
+    tensors[f"unet.{q}.lora_B.weight"] = torch.zeros(up.shape[0] + 1, 4)  # a file made for another UNet
+    save_file(tensors, str(tmp_path / "other.safetensors"), metadata=meta)
+    with pytest.raises(DataError, match=r"other\.safetensors.*does not fit.*to_q"):
+        fuse_lora(tiny_model().unet, tmp_path / "other.safetensors")
 
 
 def test_kohya_round_trip_and_report(tmp_path):

@@ -10,7 +10,7 @@
     vton lora train ROOT --model DIR --hand-masks DIR --out hands.safetensors [--rank 64] [--alpha 32] [--steps N]
     vton lora export-kohya hands.safetensors OUT;  vton lora import-kohya KOHYA --model DIR --out hands.safetensors
     vton correct RESULTS --data ROOT --model DIR --lora hands.safetensors --out OUT [--lora-scale 0.8]
-                 [--hand-mask-dir DIR | --detect] [--strength 0.5] [--steps 25]
+                 [--hand-mask-dir DIR | --detect] [--strength 0.5] [--steps 12]
     vton evaluate --results DIR [--baseline DIR] --data ROOT [--split test] --out REPORT_DIR
     vton course [--run-dir DIR] [--only 01] [--data-root ROOT] [--preset full] [--param NAME=VALUE ...]
 """
@@ -222,7 +222,8 @@ def _correct(args) -> int:
                              "folder)")
         refiner = SDInpaintRefiner(args.refiner_model, None if args.no_lora else args.lora, prompt=args.prompt,
                                    negative_prompt=args.negative_prompt, guidance_scale=args.guidance_scale)
-    config = CorrectionConfig(lora_scale=args.lora_scale, strength=args.strength, steps=args.steps,
+    steps = args.steps or (28 if refiner is not None else CorrectionConfig.steps)  # SD's samplers need more
+    config = CorrectionConfig(lora_scale=args.lora_scale, strength=args.strength, steps=steps,
                               padding=args.padding, crop=args.crop, dilate=args.dilate, blur=args.blur, seed=args.seed)
     selection = HandSelection(min_confidence=args.min_confidence, min_area=args.min_area, max_area=args.max_area,
                               top_k=args.top_k, fix_below=args.fix_below)
@@ -431,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="hand masks per person (default: DATA/SPLIT/hand-mask when present, else --detect)")
     hands.add_argument("--detect", action="store_true", help="find the hands with the detector on each result")
     p.add_argument("--strength", type=float, default=0.5, help="share of the schedule re-run (default 0.5)")
-    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--steps", type=int, help="sampler schedule; strength 0.5 runs half of it (default 12; "
+                                            "28 with sd-inpaint, ADetailer's)")
     p.add_argument("--padding", type=int, help="context around each hand, pixels (default: the LoRA's geometry)")
     p.add_argument("--crop", type=int, default=96, help="hand crop working size: the LoRA's (96; 256 full)")
     p.add_argument("--dilate", type=int, default=4)

@@ -113,7 +113,10 @@ def _save(path: PathLike, im: Image.Image, quality: int = 95, subsampling: int =
     if fmt is None:
         raise ValueError(f"{path}: choose a .jpg or .png file name")
     buf = io.BytesIO()
-    im.save(buf, format=fmt, **({"quality": quality, "subsampling": subsampling} if fmt == "JPEG" else {}))
+    # PNG level 1: three times faster than the default 6 for files about 15 % larger; batch jobs write
+    # thousands of results and masks once
+    options = {"quality": quality, "subsampling": subsampling} if fmt == "JPEG" else {"compress_level": 1}
+    im.save(buf, format=fmt, **options)
     write_bytes(path, buf.getvalue())
 
 

@@ -18,7 +18,7 @@ from .. import imaging
 from ..data.reader import VitonDataset
 from ..fileio import DataError, read_json, write_json
 from ..hands.masks import from_detector
-from ..lora.adapter import load_lora, merge_lora
+from ..lora.adapter import fuse_lora
 from ..tryon.data import garment_crop, inpaint_region, preserve_hands
 from ..tryon.pipeline import TryOnPipeline
 from .hands import HandSelection, hands_from_mask, select_hands
@@ -59,10 +59,12 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
 def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
                     detect: bool = False, config: CorrectionConfig | None = None,
                     selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
-                    enabled: bool = True, progress: bool = True, refiner=None, batch_size: int = 16) -> dict:
+                    enabled: bool = True, progress: bool = True, refiner=None, batch_size: int = 16,
+                    pipeline: TryOnPipeline | None = None) -> dict:
     """Correct every result in ``results``; write ``OUT/<name>.png`` and ``OUT/correct.json``. ``refiner``:
     an :class:`~vtonlib.correct.refiner.SDInpaintRefiner` to use instead of the try-on model (it carries
-    its own LoRA)."""
+    its own LoRA). ``pipeline``: the model of ``model_dir`` already loaded; ``lora`` is fused into its
+    weights at the config's ``lora_scale`` unless it already is (it then keeps it: use it for this only)."""
     results, out = Path(results), Path(out)
     if not results.is_dir():
         raise DataError(results, "results folder not found")
@@ -74,10 +76,13 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
         detect = hand_mask_dir is None
     cfg, selection = config or CorrectionConfig(), selection or HandSelection()
     ds = VitonDataset(root, split)
-    pipe = TryOnPipeline.from_pretrained(model_dir) if enabled else None
-    if pipe is not None and lora is not None and refiner is None:  # one lora_scale for the batch: merge it
-        load_lora(pipe.model.unet, lora)
-        merge_lora(pipe.model.unet, cfg.lora_scale)
+    pipe = (pipeline or TryOnPipeline.from_pretrained(model_dir)) if enabled and refiner is None else None
+    fused = getattr(pipe.model.unet, "_fused_lora", None) if pipe is not None else None
+    if fused is not None and fused != (str(lora), float(cfg.lora_scale)):
+        raise ValueError(f"the pipeline has {fused[0]} fused in at lora_scale {fused[1]}; this run needs "
+                         f"{lora} at {cfg.lora_scale}: load the model again")
+    if pipe is not None and lora is not None and fused is None:  # one lora_scale for the run: into the weights
+        fuse_lora(pipe.model.unet, lora, cfg.lora_scale)
     detector = None
     if enabled and (detect or selection.fix_below is not None):
         from ..hands.detector import HandDetector
@@ -102,7 +107,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
         """Refine the pending images' hands in one batch, write them; the number written."""
         if not pending:
             return 0
-        items = [(job["image"], job["hands"], None if refiner else job["garment"], job["editable"]) for job in pending]
+        items = [(job["image"], job["hands"], job["garment"], job["editable"]) for job in pending]
         try:
             corrections = correct_many(items, refiner or pipe, config=cfg)
         except (ValueError, RuntimeError) as e:  # the batch's images are reported; the next batches go on
@@ -142,9 +147,12 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
             else:
                 hands = from_detector(image, detector)
             hands, skipped = select_hands(hands, selection, image, detector)
-            cloth = ds.cloth(cloth_id)
+            garment = None  # a second refiner has a prompt instead
+            if pipe is not None:
+                cloth = ds.cloth(cloth_id)
+                garment = garment_crop(cloth.image, cloth.mask, clip_size)
             pending.append({"name": name, "person": person_id, "cloth": cloth_id, "image": image, "hands": hands,
-                            "skipped": skipped, "garment": garment_crop(cloth.image, cloth.mask, clip_size),
+                            "skipped": skipped, "garment": garment,
                             "editable": tryon_region(ds, person_id, image.shape[:2], preserved)})
         except (DataError, ValueError, OSError) as e:  # reported; the other results go on
             report["images"][name] = {"error": str(e)}

@@ -29,7 +29,8 @@ from .hands import hands_from_mask
 class CorrectionConfig:
     lora_scale: float = 0.8  # the original project's LoRA weight
     strength: float = 0.5  # share of the noise schedule re-run: 0 changes nothing, 1 redraws from noise
-    steps: int = 25  # sampler steps for strength 1 (strength 0.5 runs half of them)
+    steps: int = 12  # sampler schedule length; strength 0.5 runs its last 6. Starting half-way from the result
+    # itself, 25 repaint a hand no better (hand-crop SSIM 0.4523 vs 0.4535 at 12) for twice the time
     padding: int | None = None  # context around the hand, pixels; None: the LoRA's training geometry
     padding_share: float = 0.75  # ... which is this share of the hand's longer side, on each side
     crop: int = 96  # working size the square is resized to: the LoRA's training crop (256 at full scale)
@@ -77,6 +78,12 @@ def correction_crop(hand_box, image_size: tuple[int, int], cfg: CorrectionConfig
 
 
 def _set_tryon_lora(unet, lora, scale: float) -> None:
+    fused = getattr(unet, "_fused_lora", None)
+    if fused is not None:  # fuse_lora: the weights hold one adapter at one scale for good
+        if (lora is not None and str(lora) != fused[0]) or abs(fused[1] - scale) > 1e-9:
+            raise ValueError(f"this UNet has {fused[0]} fused in at lora_scale {fused[1]}; load the model again "
+                             f"for lora_scale {scale}" + (f" or {lora}" if lora is not None else ""))
+        return
     if lora is not None and getattr(unet, "_hand_lora_path", None) != str(lora):
         load_lora(unet, lora)
         unet._hand_lora_path = str(lora)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -157,3 +158,43 @@ def unmerge_lora(unet) -> int:
     for layer in layers:
         layer.unmerge()
     return len(layers)
+
+
+def pattern_value(pattern: dict, module: str, default):
+    """A per-module rank or alpha as peft reads its patterns: the key matches the module name's end."""
+    for key, value in pattern.items():
+        if re.match(rf"(.*\.)?({key})$", module):
+            return value
+    return default
+
+
+@torch.no_grad()
+def fuse_lora(unet, path: str | os.PathLike, scale: float = 1.0) -> int:
+    """Add a saved adapter's update, ``scale * (alpha / r) * B @ A``, straight into the UNet's weights.
+
+    Unlike :func:`load_lora` + :func:`merge_lora` no adapter layers are built (peft's injection costs more
+    than the whole update on a small model) and nothing of the adapter runs per step: the UNet is plain
+    again, at one ``lora_scale``. It cannot be undone: load the model again for another scale. Returns the
+    number of weights changed.
+    """
+    tensors, spec, _ = read_lora(path)
+    modules = dict(unet.named_modules())
+    fused = 0
+    for key, down in tensors.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        name = key.removeprefix("unet.").removesuffix(".lora_A.weight")
+        up, layer = tensors.get(f"unet.{name}.lora_B.weight"), modules.get(name)
+        if up is None or layer is None or not hasattr(layer, "weight"):
+            raise DataError(path, f"adapter does not fit this UNet: {name} "
+                                  f"{'has no lora_B' if up is None else 'is not a weighted layer of it'}")
+        # B (out, r[, 1, 1]) @ A (r, in[, kh, kw]): the same product for linear and convolution weights
+        delta = torch.einsum("or,r...->o...", up.flatten(1).float(), down.float())
+        if delta.shape != layer.weight.shape:
+            raise DataError(path, f"adapter does not fit this UNet: {name} update {tuple(delta.shape)}, "
+                                  f"weight {tuple(layer.weight.shape)}")
+        alpha = pattern_value(spec.alpha_pattern, name, spec.alpha)
+        layer.weight += (scale * alpha / down.shape[0] * delta).to(layer.weight)
+        fused += 1
+    unet._fused_lora = (str(path), float(scale))
+    return fused

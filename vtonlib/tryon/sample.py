@@ -48,13 +48,19 @@ def try_on(pipe: TryOnPipeline, examples: list[dict], num_inference_steps: int =
 
 def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = False, scheduler: str = "dpm",
                  num_inference_steps: int = 25, seed: int = 0, batch_size: int = 8, strength: float = 1.0,
-                 progress: bool = True, preserve_hands: str | Path | None = None) -> dict:
+                 progress: bool = True, preserve_hands: str | Path | None = None,
+                 pipeline: TryOnPipeline | None = None) -> dict:
     """Write ``OUT/<person>__<garment>.png`` for every pair; return the report. ``preserve_hands``: a
-    hand-mask folder (``vton hands``); each person's hands are then kept, not repainted."""
+    hand-mask folder (``vton hands``); each person's hands are then kept, not repainted. ``pipeline``: the
+    model of ``model_dir`` already loaded (its sampler is set to ``scheduler``)."""
     from accelerate import PartialState
 
     state = PartialState()
-    pipe = TryOnPipeline.from_pretrained(model_dir, scheduler=scheduler, device=str(state.device))
+    if pipeline is None:
+        pipe = TryOnPipeline.from_pretrained(model_dir, scheduler=scheduler, device=str(state.device))
+    else:
+        pipe = pipeline
+        pipe.set_scheduler(scheduler)
     from ..data.reader import VitonDataset
 
     ds = VitonDataset(root, split)
