@@ -328,7 +328,8 @@ def test_the_batch_fuses_the_lora_and_gets_the_adapters_result(sample_root, trai
     correct_results(results, sample_root, trained[0], tmp_path / "own", lora=lora, hand_mask_dir=masks, config=cfg,
                     progress=False)
     for name in names:  # a pipeline handed in does what the command's own does
-        assert np.array_equal(imaging.read_image(tmp_path / "given" / name), imaging.read_image(tmp_path / "own" / name))
+        given, own = (imaging.read_image(tmp_path / run / name) for run in ("given", "own"))
+        assert np.array_equal(given, own)
 
     name = next(n for n in names if ds.read_truth("hand-mask", n.split("__")[0]).any())
     person, cloth_id = name.removesuffix(".png").split("__")

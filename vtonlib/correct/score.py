@@ -20,7 +20,7 @@ def hand_crops(image: np.ndarray, hand_mask: np.ndarray, padding: float = 0.5) -
 def hand_scores(results: dict[str, np.ndarray], truths: dict[str, np.ndarray],
                 hand_masks: dict[str, np.ndarray], padding: float = 0.5) -> dict:
     """Mean SSIM and PSNR over every hand crop (crops from the true hand masks, the same for all results)."""
-    from ..tryon.quality import psnr, ssim
+    from ..metrics.image import psnr, ssim
 
     ssims, psnrs = [], []
     for key in sorted(results):
@@ -28,8 +28,8 @@ def hand_scores(results: dict[str, np.ndarray], truths: dict[str, np.ndarray],
                              hand_crops(truths[key], hand_masks[key], padding)):
             if min(got.shape[:2]) < 7:  # SSIM's window
                 continue
-            ssims.append(ssim(want, got))
-            psnrs.append(min(psnr(want, got), 100.0))
+            ssims.append(ssim(got, want))
+            psnrs.append(psnr(got, want))
     return {"ssim": float(np.mean(ssims)) if ssims else float("nan"),
             "psnr": float(np.mean(psnrs)) if psnrs else float("nan"), "hands": len(ssims)}
 

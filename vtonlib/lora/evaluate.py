@@ -37,7 +37,7 @@ def repaint_crops(pipe: TryOnPipeline, crops: HandCrops, lora_scale: float | Non
 
 def score_repaints(images: list[np.ndarray], crops: HandCrops) -> dict:
     """Mean hand-pixel PSNR and whole-crop SSIM against the photo crops."""
-    from ..tryon.quality import ssim
+    from ..metrics.image import ssim
 
     truths = [imaging.to_image(it["image"]) for it in crops.items]
     regions = [it["hand_weight"][0].numpy() > 0.5 for it in crops.items]
