@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..hands.masks import HandBox, HandMasks, from_detector
+from ..hands.masks import HandBox, HandMasks, box_of, from_detector
 
 
 @dataclass
@@ -23,11 +23,6 @@ class HandSelection:
     max_area: float = 0.15  # share of the image: larger "hands" are detector mistakes
     top_k: int | None = None  # keep the k largest
     fix_below: float | None = None  # only hands the detector finds with less confidence than this on the result
-
-
-def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask)
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 def hands_from_mask(mask: np.ndarray, source: str = "mask", min_pixels: int = 4) -> HandMasks:

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 
 from .. import imaging
-from ..data.agnostic import GREY
 from ..hands.masks import HandMasks
 from ..lora.adapter import ADAPTER, is_merged, load_lora, set_lora_scale
-from ..lora.data import dilate as dilate_mask, place_square
+from ..lora.data import dilate as dilate_mask, hand_crop, place_square
 from .hands import hands_from_mask
 
 
@@ -137,13 +136,9 @@ def _prepare(image: np.ndarray, hands, cfg: CorrectionConfig, editable: np.ndarr
         alpha = feather(region, cfg.blur) * inside
         if editable is not None:  # feathering may not spill onto the photo's own pixels either
             alpha *= editable
-        crop = imaging.resize_image(np.ascontiguousarray(image[y0:y1, x0:x1]), (cfg.crop, cfg.crop))
-        crop_region = imaging.resize_labels(region[y0:y1, x0:x1], (cfg.crop, cfg.crop))
-        grey = crop.copy()
-        grey[crop_region] = GREY
-        inputs["image"].append(imaging.to_tensor(crop))
-        inputs["inpaint_image"].append(imaging.to_tensor(grey))
-        inputs["inpaint_mask"].append(imaging.mask_to_tensor(~crop_region))
+        crop = hand_crop(image, region, crop_box, cfg.crop, dilation=0)  # the LoRA's training inputs, exactly
+        for key in inputs:
+            inputs[key].append(crop[key])
         prepared.boxes.append(crop_box)
         prepared.regions.append(region)
         prepared.alphas.append(alpha)

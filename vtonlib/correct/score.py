@@ -17,6 +17,14 @@ def hand_crops(image: np.ndarray, hand_mask: np.ndarray, padding: float = 0.5) -
     return crops
 
 
+def hand_crop_pairs(result: np.ndarray, truth: np.ndarray, hand_mask: np.ndarray,
+                    padding: float = 0.5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(result crop, truth crop) per hand of ``hand_mask``; crops narrower than SSIM's 7-pixel window are
+    left out."""
+    pairs = zip(hand_crops(result, hand_mask, padding), hand_crops(truth, hand_mask, padding))
+    return [(got, want) for got, want in pairs if min(got.shape[:2]) >= 7]
+
+
 def hand_scores(results: dict[str, np.ndarray], truths: dict[str, np.ndarray],
                 hand_masks: dict[str, np.ndarray], padding: float = 0.5) -> dict:
     """Mean SSIM and PSNR over every hand crop (crops from the true hand masks, the same for all results)."""
@@ -24,10 +32,7 @@ def hand_scores(results: dict[str, np.ndarray], truths: dict[str, np.ndarray],
 
     ssims, psnrs = [], []
     for key in sorted(results):
-        for got, want in zip(hand_crops(results[key], hand_masks[key], padding),
-                             hand_crops(truths[key], hand_masks[key], padding)):
-            if min(got.shape[:2]) < 7:  # SSIM's window
-                continue
+        for got, want in hand_crop_pairs(results[key], truths[key], hand_masks[key], padding):
             ssims.append(ssim(got, want))
             psnrs.append(psnr(got, want))
     return {"ssim": float(np.mean(ssims)) if ssims else float("nan"),

@@ -63,7 +63,7 @@ class HandMasks:
                 "hands": [b.to_dict() for b in self.hands], **({"note": self.note} if self.note else {})}
 
 
-def _box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
+def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
@@ -108,7 +108,7 @@ def from_densepose(densepose: np.ndarray, min_area: float = 1e-4) -> HandMasks:
         keep = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= smallest]
         mask = np.isin(labels, keep)
         if mask.any():
-            out.add(mask, HandBox(side, _box_of(mask), 1.0, "densepose"))
+            out.add(mask, HandBox(side, box_of(mask), 1.0, "densepose"))
     return out
 
 
@@ -129,7 +129,7 @@ def from_arms(parse: np.ndarray) -> HandMasks:
     for side, label in (("left", L.LEFT_ARM), ("right", L.RIGHT_ARM)):
         mask = parse == label
         if mask.any():
-            out.add(mask, HandBox(side, _box_of(mask), 1.0, "arms"))
+            out.add(mask, HandBox(side, box_of(mask), 1.0, "arms"))
     return out
 
 

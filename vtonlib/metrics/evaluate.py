@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .. import imaging
 from ..correct.batch import result_pairs
-from ..correct.score import hand_crops
+from ..correct.score import hand_crop_pairs
 from ..data.reader import VitonDataset
 from ..fileio import DataError, read_json, write_json, write_text
 from .distribution import Inception, fid_from_features, kid_from_features
@@ -58,8 +58,7 @@ def score_folder(folder: Path, names: list[str], truths: dict, masks: dict, refe
             if lpips.available:
                 row["lpips"] = lpips.distance(image, truth)
             if mask is not None and mask.any():
-                pairs = [(a, b) for a, b in zip(hand_crops(image, mask), hand_crops(truth, mask))
-                         if min(a.shape[:2]) >= 7]
+                pairs = hand_crop_pairs(image, truth, mask)
                 row["hand_ssim"] = _mean([ssim(a, b) for a, b in pairs])
                 row["hand_psnr"] = _mean([psnr(a, b) for a, b in pairs])
                 row["hand_crops"] = len(pairs)
