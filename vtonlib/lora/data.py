@@ -136,6 +136,11 @@ class HandCrops(torch.utils.data.Dataset):
         return hashlib.sha256(listing.encode()).hexdigest()[:16]
 
 
+def stack_crops(items: list[dict], keys=("image", "inpaint_image", "inpaint_mask", "hand_weight", "garment")):
+    """A batch of :func:`hand_crop` items: each key's tensors stacked."""
+    return {k: torch.stack([it[k] for it in items]) for k in keys}
+
+
 def _context_image(folder: Path, person_id: str, shape) -> np.ndarray:
     found = sorted(folder.glob(f"{person_id}__*.png"))
     if not found:

@@ -9,7 +9,7 @@ import torch
 from .. import imaging
 from ..tryon.pipeline import TryOnPipeline
 from .adapter import set_lora_scale
-from .data import HandCrops
+from .data import HandCrops, stack_crops
 
 
 def masked_psnr(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float:
@@ -28,7 +28,7 @@ def repaint_crops(pipe: TryOnPipeline, crops: HandCrops, lora_scale: float | Non
     images = []
     for start in range(0, len(crops), batch_size):
         items = crops.items[start:start + batch_size]
-        stack = {k: torch.stack([it[k] for it in items]) for k in ("image", "inpaint_image", "inpaint_mask", "garment")}
+        stack = stack_crops(items, ("image", "inpaint_image", "inpaint_mask", "garment"))
         generator = torch.Generator().manual_seed(seed + start)  # the same noise at every scale
         images.extend(pipe(stack["inpaint_image"], stack["inpaint_mask"], stack["garment"], source_image=stack["image"],
                            num_inference_steps=steps, strength=strength, generator=generator))

@@ -24,10 +24,10 @@ from .. import imaging
 from ..checkpoint import load_training_state, save_training_state, training_state_path
 from ..tryon.model import TryOnModel
 from ..tryon.pipeline import TryOnPipeline
-from ..tryon.schedulers import make_scheduler
+from ..tryon.schedulers import make_scheduler, training_target
 from .adapter import (LoraSpec, add_lora, attach, file_sha256, lora_parameters, read_lora,
                       save_lora)
-from .data import HandCrops, split_people
+from .data import HandCrops, split_people, stack_crops
 
 
 @dataclass
@@ -59,10 +59,6 @@ def learning_rate(step: int, cfg: LoraTrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _stack(items, keys=("image", "inpaint_image", "inpaint_mask", "hand_weight", "garment")):
-    return {k: torch.stack([it[k] for it in items]) for k in keys}
-
-
 class _Targets:
     """The regression target of the model's prediction type, and the loss weighted by the hand."""
 
@@ -76,7 +72,7 @@ class _Targets:
         return a.sqrt() * z + (1 - a).sqrt() * noise, a
 
     def target(self, z, noise, a):
-        return a.sqrt() * noise - (1 - a).sqrt() * z if self.prediction == "v_prediction" else noise
+        return training_target(z, noise, a, self.prediction)
 
 
 def hand_weighted_mse(prediction, target, hand_weight, outside_weight: float) -> torch.Tensor:
@@ -157,7 +153,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
     def validation_loss() -> float | None:
         if not len(validation):
             return None
-        batch, c = _stack(validation.items), cache["validation"]
+        batch, c = stack_crops(validation.items), cache["validation"]
         total = 0.0
         with torch.no_grad():
             for start in range(0, len(val_index), 16):
@@ -184,7 +180,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
         idx = torch.randint(len(data), (cfg.batch_size,), generator=generator)
-        batch = _stack([data[int(i)] for i in idx])
+        batch = stack_crops([data[int(i)] for i in idx])
         c = cache["train"]
         t = torch.randint(0, len(targets.alphas), (cfg.batch_size,), generator=generator)
         noise = torch.randn(c["z"][idx].shape, generator=generator)
@@ -223,7 +219,7 @@ def _encode_crops(model: TryOnModel, crops: HandCrops, device, chunk: int = 16) 
     """Latents of the crops and their inpaint images, and the garment embeddings (on the CPU)."""
     out = {"z": [], "z_inpaint": [], "condition": []}
     for i in range(0, len(crops), chunk):
-        batch = _stack(crops.items[i:i + chunk])
+        batch = stack_crops(crops.items[i:i + chunk])
         out["z"].append(model.encode(batch["image"].to(device)).cpu())
         out["z_inpaint"].append(model.encode(batch["inpaint_image"].to(device)).cpu())
         out["condition"].append(model.embed_garment(batch["garment"].to(device)).cpu())
@@ -244,7 +240,7 @@ def render_samples(model: TryOnModel, unet, crops: HandCrops, cfg: LoraTrainConf
     unet.eval()
     pipe = TryOnPipeline(TryOnModel(model.config, unet, model.vae, model.image_encoder),
                          make_scheduler("dpm", model.config.scheduler))
-    batch = _stack(crops.items[:count])
+    batch = stack_crops(crops.items[:count])
     images = pipe(batch["inpaint_image"], batch["inpaint_mask"], batch["garment"], source_image=batch["image"],
                   num_inference_steps=cfg.sample_steps, strength=cfg.sample_strength,
                   generator=torch.Generator().manual_seed(0))

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .. import imaging
 from .model import TryOnModel
-from .schedulers import make_scheduler
+from .schedulers import make_scheduler, predicted_clean
 
 
 class TryOnPipeline:
@@ -91,9 +91,7 @@ class TryOnPipeline:
 
     def predicted_original(self, latents, model_output, t):
         alpha = self.scheduler.alphas_cumprod.to(latents.device)[t]
-        if self.scheduler.config.prediction_type == "v_prediction":
-            return alpha.sqrt() * latents - (1 - alpha).sqrt() * model_output
-        return (latents - (1 - alpha).sqrt() * model_output) / alpha.sqrt()
+        return predicted_clean(latents, model_output, alpha, self.scheduler.config.prediction_type)
 
     def decode_latents(self, latents):
         return self.model.decode(latents).clamp(-1, 1)

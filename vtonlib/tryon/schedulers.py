@@ -23,3 +23,18 @@ def make_scheduler(name: str, schedule: dict):
     if name == "dpm":
         return DPMSolverMultistepScheduler(algorithm_type="dpmsolver++", solver_order=2, **common)
     raise ValueError(f"unknown scheduler {name!r}; choose from {', '.join(SCHEDULERS)}")
+
+
+def training_target(clean, noise, alpha_bar, prediction_type: str):
+    """What the UNet learns to predict from ``x_t = sqrt(a) x0 + sqrt(1 - a) noise``: the noise (epsilon,
+    DCI-VTON's) or ``v = sqrt(a) noise - sqrt(1 - a) x0``."""
+    if prediction_type == "v_prediction":
+        return alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * clean
+    return noise
+
+
+def predicted_clean(noisy, model_output, alpha_bar, prediction_type: str):
+    """The clean latent x0 that the UNet's output at ``x_t`` implies."""
+    if prediction_type == "v_prediction":
+        return alpha_bar.sqrt() * noisy - (1 - alpha_bar).sqrt() * model_output
+    return (noisy - (1 - alpha_bar).sqrt() * model_output) / alpha_bar.sqrt()

@@ -26,7 +26,7 @@ from ..fileio import read_json, write_json
 from ..warp.losses import make_vgg_loss
 from .data import TryOnPairs
 from .model import CONFIG_FILE, TryOnConfig, TryOnModel
-from .schedulers import make_scheduler
+from .schedulers import make_scheduler, predicted_clean, training_target
 
 HISTORY = "history.json"
 
@@ -217,14 +217,9 @@ def train_tryon(root, out, config: TryOnConfig | None = None, train_config: Trai
         noisy = a.sqrt() * z + (1 - a).sqrt() * noise
         drop = torch.rand(cfg.batch_size, generator=generator) < cfg.uncond_prob
         noise_pred = model(noisy, z_inpaint, mask, t.to(device), garment.to(device), drop.to(device))
-        if prediction == "v_prediction":  # v = sqrt(a) noise - sqrt(1 - a) x0
-            loss_eps = F.mse_loss(noise_pred, a.sqrt() * noise - (1 - a).sqrt() * z)
-            x0_latent = a.sqrt() * noisy - (1 - a).sqrt() * noise_pred
-        else:
-            loss_eps = F.mse_loss(noise_pred, noise)
-            x0_latent = (noisy - (1 - a).sqrt() * noise_pred) / a.sqrt()
+        loss_eps = F.mse_loss(noise_pred, training_target(z, noise, a, prediction))
         k = min(cfg.x0_batch, cfg.batch_size)
-        x0 = net.decode(x0_latent[:k])
+        x0 = net.decode(predicted_clean(noisy[:k], noise_pred[:k], a[:k], prediction))
         photo = photo[:k]
         loss_x0 = F.l1_loss(x0, photo)
         loss = loss_eps + cfg.x0_weight * loss_x0
