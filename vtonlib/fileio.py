@@ -62,6 +62,16 @@ def write_arrays(path: str | os.PathLike, **arrays) -> None:
             np.savez_compressed(f, **arrays)
 
 
+def weights_path(given: str | os.PathLike | None, name: str) -> Path:
+    """A weights file: ``given``, else ``name`` where torch's hub cache keeps downloads
+    (``$TORCH_HOME/hub/checkpoints``). Nothing is ever downloaded: a caller reports a file that is absent."""
+    if given:
+        return Path(given)
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; a missing or malformed file raises :class:`DataError` naming it."""
     try:

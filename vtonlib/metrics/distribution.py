@@ -10,11 +10,12 @@ images, so KID is the figure to read there, and FID only at full scale).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import linalg
+
+from ..fileio import weights_path
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
@@ -48,15 +49,11 @@ def kid_from_features(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_s
     return float(np.mean(values)), float(np.std(values))
 
 
-def default_inception_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
-
-
 class Inception:
     """2048-d pool features of torch-fidelity's InceptionV3, from a local weights file only."""
 
     def __init__(self, weights: str | os.PathLike | None = None):
-        path = Path(weights) if weights else default_inception_path()
+        path = weights_path(weights, INCEPTION_FILE)
         self.model, self.reason = None, ""
         if not path.exists():
             self.reason = f"not computed: weights file {INCEPTION_FILE} not found, place it at {path}"

@@ -8,16 +8,13 @@ cache (``~/.cache/torch/hub/checkpoints/``) or a path given. Without it the metr
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..fileio import weights_path
+
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
-
-
-def default_alexnet_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
 
 
 class Lpips:
@@ -25,7 +22,7 @@ class Lpips:
     the trunk weights."""
 
     def __init__(self, weights: str | os.PathLike | None = None):
-        path = Path(weights) if weights else default_alexnet_path()
+        path = weights_path(weights, ALEXNET_FILE)
         self.model, self.reason = None, ""
         if not path.exists():
             self.reason = f"not computed: weights file {ALEXNET_FILE} not found, place it at {path}"

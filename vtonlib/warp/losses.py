@@ -9,19 +9,15 @@ variation of every flow residual.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..fileio import weights_path
 from .model import WarpOutput
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's ImageNet VGG19, as the torch hub cache names it
-
-
-def default_vgg_path() -> Path:
-    return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints" / VGG19_FILE
 
 
 class VGGLoss(nn.Module):
@@ -58,7 +54,7 @@ class VGGLoss(nn.Module):
 
 
 def make_vgg_loss(path: str | os.PathLike | None = None, log=print) -> VGGLoss | None:
-    path = Path(path) if path else default_vgg_path()
+    path = weights_path(path, VGG19_FILE)
     if not path.exists():
         log(f"perceptual loss off: VGG19 weights not found at {path} (place torchvision's {VGG19_FILE} there "
             f"or pass its path); training uses the other losses")
