@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from .. import imaging
 from ..data.reader import VitonDataset
 from ..fileio import DataError, read_json, write_json
+from ..hands.batch import read_hand_mask
 from ..hands.masks import from_detector
 from ..lora.adapter import fuse_lora
 from ..tryon.data import garment_crop, inpaint_region, preserve_hands
@@ -140,10 +141,8 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                 written += 1
                 continue
             if hand_mask_dir is not None:
-                path = Path(hand_mask_dir) / f"{person_id}.png"
-                if not path.exists():
-                    raise DataError(path, "hand mask missing (write the folder with `vton hands`, or use --detect)")
-                hands = hands_from_mask(imaging.read_mask(path), "mask file")
+                mask = read_hand_mask(hand_mask_dir, person_id, "write the folder with `vton hands`, or use --detect")
+                hands = hands_from_mask(mask, "mask file")
             else:
                 hands = from_detector(image, detector)
             hands, skipped = select_hands(hands, selection, image, detector)

@@ -76,6 +76,14 @@ def photos_in(folder: Path) -> dict[str, Path]:
             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")}
 
 
+def read_hand_mask(folder: str | os.PathLike, person_id: str, hint: str = "write it with `vton hands`"):
+    """The mask ``vton hands`` wrote for ``person_id`` into ``folder``; a missing file is an error naming it."""
+    path = Path(folder) / f"{person_id}.png"
+    if not path.exists():
+        raise DataError(path, f"hand mask missing ({hint})")
+    return imaging.read_mask(path)
+
+
 def write_hand_masks(root: str | os.PathLike, out: str | os.PathLike | None = None, split: str = "test",
                      method: str = "auto", width: float = 1.0, detector_confidence: float = 0.3,
                      progress: bool = True) -> dict:

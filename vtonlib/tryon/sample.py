@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import imaging
+from ..hands.batch import read_hand_mask
 from ..fileio import DataError, read_json, write_json
 from .data import garment_crop, tryon_example
 from .pipeline import TryOnPipeline
@@ -78,12 +79,7 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
         examples = []
         for person_id, cloth_id in todo[start:start + batch_size]:
             try:
-                hand_mask = None
-                if preserve_hands:
-                    path = Path(preserve_hands) / f"{person_id}.png"
-                    if not path.exists():
-                        raise DataError(path, "hand mask missing (write it with `vton hands`)")
-                    hand_mask = imaging.read_mask(path)
+                hand_mask = read_hand_mask(preserve_hands, person_id) if preserve_hands else None
                 examples.append(tryon_example(ds, person_id, cloth_id, size, clip_size, unpaired, hand_mask))
             except (DataError, ValueError) as e:  # this pair is reported; the others go on
                 report["images"][result_name(person_id, cloth_id)] = {"error": str(e)}
