@@ -7,15 +7,21 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test run lab clean
+.PHONY: setup weights test run lab clean
 
-setup: $(STAMP)
+setup: $(STAMP) weights
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): pinned PyTorch, diffusers, mediapipe, Jupyter (first time only, a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
+
+# Pretrained weights (TAEF2, LPIPS's AlexNet) into weights/, checked by sha256: copied from ../shared/weights
+# when present, else downloaded once. Nothing is fetched while a notebook runs. A file that cannot be had
+# is reported (the stages that need it say so) and does not stop the set-up.
+weights: $(STAMP)
+	@$(VENV)/bin/vton weights install || echo "(some weights are missing: see above)"
 
 test: setup
 	$(PY) -m pytest -q

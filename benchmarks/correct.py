@@ -1,7 +1,9 @@
-"""Hand correction on the sample's test split (paired: the photo is the ground truth): hand-crop SSIM and
-PSNR for the base try-on, the base re-denoised without the LoRA (lora_scale 0), with the LoRA at 0.4, 0.8
-and 1.0, with hand preservation, and with preservation plus LoRA correction; the mean change outside the
-pasted hand regions (must be 0); correction time as a fraction of the base try-on time per image.
+"""Hand correction on the sample's test split (paired: the photo is the ground truth): for the base try-on,
+the base re-denoised without the LoRA (scale0: plain re-denoising, grey hand region), with the LoRA at 0.4,
+0.8 and 1.0, with hand preservation, and with preservation plus LoRA correction: the hand-shape IoU (skin
+pixels in each true hand's square against the true hand, other true skin left out), hand-crop LPIPS, SSIM
+and PSNR; the mean change outside the pasted hand regions (must be 0); correction time as a fraction of
+the base try-on time per image.
 
     python benchmarks/correct.py                                   # trains everything first (~6 min)
     python benchmarks/correct.py --root R --model M --lora L      # an existing run's (e.g. the course's)
@@ -26,17 +28,19 @@ import numpy as np
 from vtonlib import imaging
 from vtonlib.correct import correct_results
 from vtonlib.correct.loop import CorrectionConfig
-from vtonlib.correct.score import hand_scores, outside_change
+from vtonlib.metrics.hands import hand_scores, outside_change
 from vtonlib.data.reader import VitonDataset
 from vtonlib.data.sample import make_sample
 from vtonlib.hands import write_hand_masks
 from vtonlib.lora import LoraSpec, LoraTrainConfig, fuse_lora, train_lora
-from vtonlib.tryon import TrainConfig, TryOnConfig, TryOnPipeline, VaeTrainConfig, sample_split, train_tryon
+from vtonlib.metrics.hands import other_skin, person_skin
+from vtonlib.metrics.perceptual import Lpips
+from vtonlib.tryon import TrainConfig, TryOnConfig, TryOnPipeline, sample_split, train_tryon
 
 
 def prepare(tmp: Path) -> tuple[Path, Path, Path]:
     root = make_sample(tmp / "sample", n=48, progress=False)
-    train_tryon(root, tmp / "tryon", TryOnConfig.tiny(), TrainConfig(), VaeTrainConfig(), progress=False)
+    train_tryon(root, tmp / "tryon", TryOnConfig.tiny(), TrainConfig(), progress=False)
     write_hand_masks(root, split="train", progress=False)
     train_lora(root, tmp / "tryon", root / "train" / "hand-mask", tmp / "hands.safetensors",
                LoraSpec(rank=8, alpha=4.0, targets="all"), LoraTrainConfig(), progress=False, log=lambda *_: None)
@@ -94,6 +98,8 @@ def main() -> None:
         person = {n: base["images"][n]["person"] for n in names}
         truths = {n: ds.read_image(person[n]) for n in names}
         true_masks = {n: ds.read_truth("hand-mask", person[n]) for n in names}
+        skins = {n: person_skin(ds, person[n]) for n in names}
+        others = {n: other_skin(ds.read_parse(person[n]), true_masks[n]) for n in names}
         variants = {"base": tmp / "base", "preserve": tmp / "preserve"}
         changes = []
         for key, source, scale, use_lora in (("scale0", "base", 0.0, False), ("scale0.4", "base", 0.4, True),
@@ -107,16 +113,21 @@ def main() -> None:
             for n in names:
                 alpha = imaging.read_grey(out / "masks" / n).astype(np.float32) / 255
                 changes.append(outside_change(imaging.read_image(tmp / source / n), imaging.read_image(out / n), alpha))
-        scores = {k: hand_scores(read_folder(folder, names), truths, true_masks) for k, folder in variants.items()}
+        lpips = Lpips()
+        scores = {k: hand_scores(read_folder(folder, names), truths, true_masks, lpips=lpips if lpips.available else None,
+                                 skins=skins, others=others) for k, folder in variants.items()}
     order = ["base", "scale0", "scale0.4", "scale0.8", "scale1.0", "preserve", "preserve+lora"]
     for k in order:
         s = scores[k]
-        print(f"{k:14s} hand-crop SSIM {s['ssim']:.4f}  PSNR {s['psnr']:.2f} dB  ({s['hands']} hands)")
+        print(f"{k:14s} hand-shape IoU {s['shape_iou']:.4f}  LPIPS {s.get('lpips', float('nan')):.4f}  "
+              f"SSIM {s['ssim']:.4f}  PSNR {s['psnr']:.2f} dB  ({s['hands']} hands)")
     fraction, typed = correction_s / base_s, loaded["correction"] / loaded["base"]
     print(f"{len(names)} test images; per image, model loaded: base try-on {base_s:.3f} s, correction (lora 0.8) "
           f"{correction_s:.3f} s, {100 * fraction:.0f} %; the commands as typed, loading included: "
           f"{loaded['base']:.2f} s and {loaded['correction']:.2f} s, {100 * typed:.0f} %")
-    print(json.dumps({"hand_ssim": {k: round(scores[k]["ssim"], 4) for k in order},
+    print(json.dumps({"hand_iou": {k: round(scores[k]["shape_iou"], 4) for k in order},
+                      "hand_lpips": {k: round(scores[k].get("lpips", float("nan")), 4) for k in order},
+                      "hand_ssim": {k: round(scores[k]["ssim"], 4) for k in order},
                       "hand_psnr": {k: round(scores[k]["psnr"], 3) for k in order},
                       "outside_change": float(max(changes)), "time_fraction": round(fraction, 3)}))
 

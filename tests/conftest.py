@@ -35,14 +35,37 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+SHARED_WEIGHTS = REPO.parent / "shared" / "weights"
+
+
 @pytest.fixture(scope="session")
-def trained(sample_root, tmp_path_factory):
-    """A tiny try-on model trained a few steps on the sample: (folder, training result)."""
-    from vtonlib.tryon import TrainConfig, TryOnConfig, VaeTrainConfig, train_tryon
+def taef2_weights():
+    """The pretrained TAEF2 files, installed from ../shared/weights into a test weights folder."""
+    from vtonlib import weights
+
+    try:
+        weights.weights_file("taef2-encoder", verify=True)
+        weights.weights_file("taef2-decoder", verify=True)
+        return weights.weights_dir()
+    except Exception:
+        pass
+    if not (SHARED_WEIGHTS / "taef2").is_dir():
+        pytest.skip(f"TAEF2 weights not installed (`vton weights install`) and not found at {SHARED_WEIGHTS}")
+    status = weights.install(["taef2-encoder", "taef2-decoder"], source=SHARED_WEIGHTS, download=False,
+                             log=lambda *_: None)
+    if any(v.startswith("failed") for v in status.values()):
+        pytest.skip(f"TAEF2 weights could not be installed from {SHARED_WEIGHTS}: {status}")
+    return weights.weights_dir()
+
+
+@pytest.fixture(scope="session")
+def trained(sample_root, tmp_path_factory, taef2_weights):
+    """A tiny try-on model (on the pretrained TAEF2) trained a few steps on the sample: (folder, result)."""
+    from vtonlib.tryon import TrainConfig, TryOnConfig, train_tryon
 
     out = tmp_path_factory.mktemp("tryon") / "model"
     result = train_tryon(sample_root, out, TryOnConfig.tiny(), TrainConfig(steps=24, save_every=12),
-                         VaeTrainConfig(steps=16), progress=False, log=lambda *_: None)
+                         progress=False, log=lambda *_: None)
     return out, result
 
 

@@ -8,6 +8,16 @@ import torch
 from vtonlib.tryon.model import TryOnConfig
 
 
+def tiny_kl_config() -> TryOnConfig:
+    """The tiny preset on a small Stable-Diffusion-style AutoencoderKL (4 latent channels, 9 UNet inputs): the
+    shape of an LDM checkpoint at a unit-test size."""
+    cfg = TryOnConfig.tiny()
+    cfg.autoencoder = dict(kind="kl", block_out_channels=(8, 16, 32, 64), layers_per_block=1, norm_num_groups=4,
+                           mid_block_add_attention=False, latent_channels=4, scaling_factor=1.0)
+    cfg.unet.update(in_channels=9, out_channels=4, block_out_channels=(32, 64, 128), norm_num_groups=8)
+    return cfg
+
+
 def _resblock(keys, p, cin, cout, temb):
     keys += [(f"{p}.in_layers.0.weight", (cin,)), (f"{p}.in_layers.0.bias", (cin,)),
              (f"{p}.in_layers.2.weight", (cout, cin, 3, 3)), (f"{p}.in_layers.2.bias", (cout,)),
@@ -94,8 +104,8 @@ def _vae_mid(keys, p, ch, attention):
 
 
 def vae_keys(cfg: TryOnConfig, prefix="first_stage_model."):
-    v = cfg.vae
-    widths, nrb, z = list(v["block_out_channels"]), v["layers_per_block"], 4
+    v = cfg.autoencoder
+    widths, nrb, z = list(v["block_out_channels"]), v["layers_per_block"], v["latent_channels"]
     attention = v.get("mid_block_add_attention", True)
     keys = [("encoder.conv_in.weight", (widths[0], 3, 3, 3)), ("encoder.conv_in.bias", (widths[0],))]
     ch = widths[0]

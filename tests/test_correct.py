@@ -12,7 +12,7 @@ from vtonlib import imaging
 from vtonlib.cli import build_parser
 from vtonlib.correct import (CorrectionConfig, HandSelection, correct_hands, correct_results, correction_crop,
                              feather, hands_from_mask, select_hands)
-from vtonlib.correct.score import hand_scores, outside_change
+from vtonlib.metrics.hands import hand_scores, outside_change
 from vtonlib.data.reader import VitonDataset
 from vtonlib.hands.masks import HandBox, HandMasks
 from vtonlib.lora import LoraSpec, add_lora, save_lora

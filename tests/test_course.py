@@ -39,11 +39,36 @@ def test_course_flags_become_parameters(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_run(run_dir, parameters, only=None):
+    def fake_run(run_dir, parameters, only=None, floors=None):
         seen.update(parameters)
+        seen["floors"] = floors
         return {"run_dir": str(run_dir), "notebooks": [], "figures": {}}
 
     monkeypatch.setattr(vtonlib.course, "run_course", fake_run)
     main(["course", "--run-dir", str(tmp_path), "--data-root", "/data/VITON-HD", "--preset", "full",
           "--param", "CROP=256", "--param", "TARGETS=attention"])
-    assert seen == {"DATA_ROOT": "/data/VITON-HD", "PRESET": "full", "CROP": 256, "TARGETS": "attention"}
+    assert seen == {"DATA_ROOT": "/data/VITON-HD", "PRESET": "full", "CROP": 256, "TARGETS": "attention",
+                    "floors": None}  # the floors are the built-in sample's: not checked on other data
+    seen.clear()
+    assert main(["course", "--run-dir", str(tmp_path)]) == 1  # nothing ran: not a pass
+    assert seen["floors"] == vtonlib.course.FLOORS
+
+
+def test_floors_fail_the_run_when_a_figure_falls(tmp_path):
+    import json
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "01_first.ipynb", "from vtonlib import manifest\n"
+              "manifest.record(RUN_DIR, '01_first', {'scores': {'psnr': 21.5, 'lpips': 0.2}})")
+    floors = tmp_path / "floors.json"
+    floors.write_text(json.dumps({"01_first": {"scores.psnr": {"min": 22}, "scores.lpips": {"max": 0.3}},
+                                  "09_not_run": {"x": {"min": 1}}}))
+    from vtonlib.course import passed
+
+    summary = run_course(tmp_path / "run", directory=nbs, log=lambda *_: None, floors=floors)
+    assert [(c["figure"], c["ok"]) for c in summary["checks"]] == [("scores.psnr", False), ("scores.lpips", True)]
+    assert not passed(summary) and "FAIL  01_first scores.psnr = 21.5 (floor: >= 22)" in format_summary(summary)
+    floors.write_text(json.dumps({"01_first": {"scores.psnr": {"min": 21}, "scores.ssim": {"min": 0.5}}}))
+    summary = run_course(tmp_path / "run2", directory=nbs, log=lambda *_: None, floors=floors)
+    assert [c["ok"] for c in summary["checks"]] == [True, False]  # a figure that was not recorded fails

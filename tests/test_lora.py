@@ -4,12 +4,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import vtonlib.lora.train as lora_train
+from vtonlib import imaging
 from vtonlib.fileio import DataError
 from vtonlib.lora import (HandCrops, LoraSpec, LoraTrainConfig, add_lora, count_lora_parameters, export_kohya,
                           fuse_lora, hand_weighted_mse, import_kohya, load_kohya, load_lora, lora_parameters,
@@ -28,7 +30,7 @@ def tiny_model(seed=0) -> TryOnModel:
 def unet_inputs(model, seed=1):
     g = torch.Generator().manual_seed(seed)
     h, w = (s // 8 for s in model.config.model_size)
-    x = torch.randn(2, 9, h, w, generator=g)
+    x = torch.randn(2, model.unet.config.in_channels, h, w, generator=g)
     t = torch.tensor([10, 700])
     cond = torch.randn(2, 1, model.config.cross_attention_dim, generator=g)
     return x, t, cond
@@ -287,3 +289,23 @@ def test_cli_trains_under_accelerate_launch(sample_root, trained, train_hand_mas
                           str(trained[0]), "--hand-masks", str(tmp_path / "none"), "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "hand-mask folder not found" in bad.stderr
+
+
+def test_first_guess_fills_the_region_and_paints_the_hand_in_skin():
+    from vtonlib.lora.data import first_guess, hand_crop
+
+    crop = np.zeros((32, 32, 3), np.uint8)
+    crop[...] = (20, 120, 200)  # a blue surrounding
+    region = np.zeros((32, 32), bool)
+    region[8:24, 8:24] = True
+    hand = np.zeros((32, 32), bool)
+    hand[12:20, 10:14] = True
+    crop[region] = (255, 255, 255)  # what the region held before: gone from the guess
+    guess = first_guess(crop, region, hand, (200, 150, 120))
+    assert (guess[hand] == (200, 150, 120)).all()
+    rim = region & ~hand
+    assert np.abs(guess[rim].astype(int) - (20, 120, 200)).max() < 30  # filled from the blue around it
+    assert (guess[~region] == crop[~region]).all()
+    item = hand_crop(crop, region, (0, 0, 32, 32), 32, dilation=0)  # no hint: DCI-VTON's grey
+    grey = imaging.to_image(item["inpaint_image"])
+    assert (grey[region] == 128).all()

@@ -94,7 +94,7 @@ def test_hand_detector_matching_and_outside_changes():
 
 def test_evaluate_writes_every_table_and_grid(sample_root, tmp_path):
     from vtonlib.data.reader import VitonDataset
-    from vtonlib.metrics.evaluate import evaluate
+    from vtonlib.evaluate import evaluate
 
     ds = VitonDataset(sample_root, "test")
     base, corrected = tmp_path / "base", tmp_path / "corrected"
@@ -117,3 +117,63 @@ def test_evaluate_writes_every_table_and_grid(sample_root, tmp_path):
     assert "<table>" in page and page.count("data:image/png;base64,") >= 3 * 6
     assert "not computed" in page and "helped most" in page and "hurt most" in page
     assert (tmp_path / "report" / "report.json").exists()
+
+
+def test_region_scores_look_only_inside_the_region():
+    from vtonlib.metrics.region import garment_delta_e, region_psnr, region_ssim
+
+    truth = picture(shape=(64, 64))
+    result = truth.copy()
+    region = np.zeros((64, 64), bool)
+    region[16:48, 16:48] = True
+    far = np.ones((64, 64), bool)
+    far[10:54, 10:54] = False  # beyond the reach of SSIM's 11-pixel window from the region
+    result[far] = 0  # wrong everywhere out there: the region scores do not see it
+    assert region_psnr(result, truth, region) == 100.0 and region_ssim(result, truth, region) == pytest.approx(1.0)
+    result = truth.copy()
+    result[region] = np.clip(truth[region].astype(int) + 16, 0, 255)
+    inside = region_psnr(result, truth, region)
+    assert inside < psnr(result, truth)  # the whole image dilutes the error with untouched pixels
+    assert np.isnan(region_psnr(result, truth, np.zeros_like(region)))
+    red, dark_red = np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)
+    red[..., 0], dark_red[..., 0] = 200, 190
+    everywhere = np.ones((8, 8), bool)
+    assert garment_delta_e(red, red, everywhere) == pytest.approx(0.0, abs=1e-6)
+    assert 0 < garment_delta_e(dark_red, red, everywhere) < 5 < garment_delta_e(np.roll(red, 1, axis=2), red, everywhere)
+
+
+def test_hand_shape_tells_a_hand_from_a_blob(sample_root):
+    from vtonlib.data.reader import VitonDataset
+    from vtonlib.hands.masks import hands_from_mask
+    from vtonlib.metrics.hands import hand_shape_iou, other_skin, person_skin
+
+    ds = VitonDataset(sample_root, "test")
+    truth_ious, blob_ious, grey_ious = [], [], []
+    for i in ds.ids:
+        mask = ds.read_truth("hand-mask", i)
+        if not mask.any():
+            continue
+        photo, skin = ds.read_image(i), person_skin(ds, i)
+        others = other_skin(ds.read_parse(i), mask)
+        blob, grey = photo.copy(), photo.copy()
+        for hand in hands_from_mask(mask).hands:  # the hand's box filled with skin: a blob without fingers
+            x0, y0, x1, y1 = hand.box
+            blob[y0:y1, x0:x1] = skin.astype(np.uint8)
+        grey[mask] = 128
+        truth_ious += hand_shape_iou(photo, mask, skin, others)
+        blob_ious += hand_shape_iou(blob, mask, skin, others)
+        grey_ious += hand_shape_iou(grey, mask, skin, others)
+    assert np.mean(truth_ious) > 0.8 and np.mean(blob_ious) < np.mean(truth_ious) - 0.15
+    assert np.mean(grey_ious) < 0.1
+
+
+def test_lpips_from_the_courses_installed_trunk():
+    from vtonlib.weights import find_weights
+
+    path = find_weights("lpips-alexnet")
+    if path is None:
+        pytest.skip("the LPIPS AlexNet trunk is not installed (`vton weights install`)")
+    lp = Lpips()
+    a = picture(shape=(64, 64))
+    assert lp.available and lp.path == path and lp.distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert 0 < lp.distance(a, np.roll(a, 4, axis=0)) < lp.distance(a, 255 - a)

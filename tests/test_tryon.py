@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ldm_keys import ldm_state_dict
+from ldm_keys import ldm_state_dict, tiny_kl_config
 from vtonlib.fileio import DataError
 from vtonlib.tryon import (TrainConfig, TryOnConfig, TryOnModel, TryOnPairs, TryOnPipeline, sample_split, train_tryon,
                            tryon_example)
@@ -15,17 +15,24 @@ from vtonlib.tryon.sample import try_on
 
 
 def test_tiny_model_shapes():
-    model = TryOnModel(TryOnConfig.tiny())
+    model = TryOnModel(TryOnConfig.tiny())  # TAEF2's architecture (random weights: shapes only)
     h, w = model.config.model_size
-    images = torch.randn(2, 3, h, w)
+    images = torch.rand(2, 3, h, w) * 2 - 1
     latents = model.encode(images)
-    assert latents.shape == (2, 4, h // 8, w // 8)
+    assert latents.shape == (2, 32, h // 8, w // 8)
     assert model.decode(latents).shape == (2, 3, h, w)
     garment = torch.randn(2, 3, 64, 64)
     assert model.embed_garment(garment).shape == (2, 1, model.config.cross_attention_dim)
     noise = model(latents, latents, torch.ones(2, 1, h // 8, w // 8), torch.tensor([10, 500]), garment)
     assert noise.shape == latents.shape
-    assert model.unet.config.in_channels == 9
+    assert model.unet.config.in_channels == 65  # 32 + 32 + 1
+
+
+def test_unet_channels_follow_the_autoencoder():
+    cfg = TryOnConfig.tiny()
+    cfg.unet["in_channels"] = 9
+    with pytest.raises(ValueError, match="2 x 32 \\+ 1 = 65"):
+        TryOnModel(cfg)
 
 
 def test_full_model_is_dci_vton_sized():
@@ -33,13 +40,13 @@ def test_full_model_is_dci_vton_sized():
         model = TryOnModel(TryOnConfig.full())
     counts = model.parameter_counts()
     assert 855e6 < counts["unet"] < 870e6  # Stable Diffusion 1's UNet with a 9-channel input
-    assert 80e6 < counts["vae"] < 90e6
+    assert 80e6 < counts["autoencoder"] < 90e6
     assert 300e6 < counts["image_encoder"] < 400e6  # CLIP ViT-L/14 + 5-layer mapper + projection
     assert model.unet.config.cross_attention_dim == 768 and model.unet.conv_in.weight.shape == (320, 9, 3, 3)
 
 
 def test_converter_accounts_for_every_tensor(tmp_path):
-    cfg = TryOnConfig.tiny()
+    cfg = tiny_kl_config()
     state = ldm_state_dict(cfg)
     converted, report = convert_state_dict(state, cfg)
     assert report["used"] + sum(v["count"] for v in report["unused"].values()) == len(state)
@@ -60,7 +67,7 @@ def test_converter_checks_a_full_width_checkpoint():
 
 
 def test_bad_checkpoints_are_named(tmp_path):
-    cfg = TryOnConfig.tiny()
+    cfg = tiny_kl_config()
     state = ldm_state_dict(cfg)
     missing = dict(state)
     del missing["model.diffusion_model.out.2.weight"]
@@ -94,7 +101,8 @@ def test_training_reduces_the_loss_and_resumes(sample_root, trained, tmp_path):
     out, result = trained
     history = np.array(result["history"]["unet"])
     assert history[-6:, 1].mean() < history[:6, 1].mean()  # epsilon MSE goes down
-    assert result["history"]["vae"]["steps"] == 16 and (out / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    assert (out / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    assert (out / "vae" / "encoder.safetensors").exists() and (out / "vae" / "decoder.safetensors").exists()
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     resumed = train_tryon(sample_root, copy, train_config=TrainConfig(steps=28, save_every=12), progress=False,
@@ -143,3 +151,33 @@ def test_sample_split_writes_resumes_and_reports_failures(sample_copy, trained, 
     assert sorted(p.name for p in out.glob("*.png")) == [f"{i}__{i}.png" for i in ("00010_00", "00012_00", "00013_00")]
     again = sample_split(sample_copy, trained[0], out, num_inference_steps=2, progress=False)
     assert again["written_this_run"] == 0  # done pairs are skipped; the broken one is tried and reported again
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample", "inpaint_residual"])
+def test_every_prediction_type_implies_the_same_clean_latent_and_noise(kind):
+    from vtonlib.tryon.schedulers import predicted_clean, predicted_noise, training_target
+
+    g = torch.Generator().manual_seed(0)
+    clean, noise, inpaint = (torch.randn(2, 3, 4, 4, generator=g) for _ in range(3))
+    a = torch.tensor([0.3, 0.9]).view(2, 1, 1, 1)
+    noisy = a.sqrt() * clean + (1 - a).sqrt() * noise
+    target = training_target(clean, noise, a, kind, inpaint)  # a perfect prediction
+    torch.testing.assert_close(predicted_clean(noisy, target, a, kind, inpaint), clean)
+    torch.testing.assert_close(predicted_noise(noisy, target, a, kind, inpaint), noise)
+
+
+def test_skin_variants_recolour_the_skin_and_leave_the_region_grey(sample_root):
+    from vtonlib.tryon.augment import skin_variants
+
+    data = TryOnPairs(sample_root, "train", (256, 192), 64)
+    ex = data.example(0)
+    parse = data.ds.read_parse(ex["id"])
+    copies = skin_variants(ex, parse, 2, np.random.default_rng(0))
+    assert len(copies) == 2
+    face = torch.from_numpy(parse == 13)
+    keep = ex["inpaint_mask"][0].bool()
+    clothes = torch.from_numpy(np.isin(parse, (5, 6, 7))) & keep
+    for copy in copies:
+        assert (copy["image"][:, face] - ex["image"][:, face]).abs().mean() > 0.05  # another skin tone
+        torch.testing.assert_close(copy["image"][:, clothes], ex["image"][:, clothes])  # garment untouched
+        torch.testing.assert_close(copy["inpaint_image"][:, ~keep], ex["inpaint_image"][:, ~keep])  # grey stays

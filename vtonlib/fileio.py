@@ -7,6 +7,7 @@ input (see ``vton little --link``) is never modified through its link.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -70,6 +71,15 @@ def weights_path(given: str | os.PathLike | None, name: str) -> Path:
     import torch
 
     return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -1,7 +1,8 @@
 """Hand correction at inference: find the hands, crop, refine with the hand LoRA, paste back only them."""
 
 from .batch import before_after, correct_results
-from .hands import HandSelection, detector_confidence, hands_from_mask, select_hands
+from ..hands.masks import hands_from_mask
+from .hands import HandSelection, detector_confidence, select_hands
 from .loop import Correction, CorrectionConfig, correct_hands, correct_many, correction_crop, feather
 
 __all__ = ["Correction", "CorrectionConfig", "HandSelection", "before_after", "correct_hands", "correct_many",

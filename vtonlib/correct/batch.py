@@ -16,14 +16,16 @@ from tqdm.auto import tqdm
 
 from .. import imaging
 from ..data.reader import VitonDataset
+from ..data.skin import face_skin
 from ..fileio import DataError, read_json, write_json
 from ..hands.batch import read_hand_mask
 from ..hands.masks import from_detector
 from ..lora.adapter import fuse_lora
 from ..tryon.data import garment_crop, inpaint_region, preserve_hands
 from ..tryon.pipeline import TryOnPipeline
-from .hands import HandSelection, hands_from_mask, select_hands
-from .loop import CorrectionConfig, correct_many
+from ..hands.masks import hands_from_mask
+from .hands import HandSelection, select_hands
+from .loop import CorrectionConfig, correct_many, lora_draws_hint
 
 REPORT = "correct.json"
 
@@ -57,6 +59,16 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
     return known
 
 
+def person_skin(ds: VitonDataset, person_id: str, needed: bool):
+    """The person's skin colour, read off the face of their photo, when the LoRA's first guess needs it."""
+    if not needed:
+        return None
+    if person_id not in ds.files("parse"):
+        raise DataError(ds.path("parse", person_id), "missing: the hand LoRA's first guess reads the skin colour "
+                                                      "off the face of the parse")
+    return face_skin(ds.read_image(person_id), ds.read_parse(person_id))
+
+
 def correct_results(results, root, model_dir, out, lora=None, split: str = "test", hand_mask_dir=None,
                     detect: bool = False, config: CorrectionConfig | None = None,
                     selection: HandSelection | None = None, save_masks: bool = False, save_grids: bool = False,
@@ -84,6 +96,8 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                          f"{lora} at {cfg.lora_scale}: load the model again")
     if pipe is not None and lora is not None and fused is None:  # one lora_scale for the run: into the weights
         fuse_lora(pipe.model.unet, lora, cfg.lora_scale)
+    needs_skin = enabled and refiner is None and (cfg.hand_hint if cfg.hand_hint is not None else
+                                                  lora_draws_hint(pipe, lora))
     detector = None
     if enabled and (detect or selection.fix_below is not None):
         from ..hands.detector import HandDetector
@@ -108,7 +122,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
         """Refine the pending images' hands in one batch, write them; the number written."""
         if not pending:
             return 0
-        items = [(job["image"], job["hands"], job["garment"], job["editable"]) for job in pending]
+        items = [(job["image"], job["hands"], job["garment"], job["editable"], job["skin"]) for job in pending]
         try:
             corrections = correct_many(items, refiner or pipe, config=cfg)
         except (ValueError, RuntimeError) as e:  # the batch's images are reported; the next batches go on
@@ -151,7 +165,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                 cloth = ds.cloth(cloth_id)
                 garment = garment_crop(cloth.image, cloth.mask, clip_size)
             pending.append({"name": name, "person": person_id, "cloth": cloth_id, "image": image, "hands": hands,
-                            "skipped": skipped, "garment": garment,
+                            "skipped": skipped, "garment": garment, "skin": person_skin(ds, person_id, needs_skin),
                             "editable": tryon_region(ds, person_id, image.shape[:2], preserved)})
         except (DataError, ValueError, OSError) as e:  # reported; the other results go on
             report["images"][name] = {"error": str(e)}

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from ..hands.masks import HandBox, HandMasks, box_of, from_detector
+from ..hands.masks import HandMasks, from_detector
 
 
 @dataclass
@@ -23,18 +22,6 @@ class HandSelection:
     max_area: float = 0.15  # share of the image: larger "hands" are detector mistakes
     top_k: int | None = None  # keep the k largest
     fix_below: float | None = None  # only hands the detector finds with less confidence than this on the result
-
-
-def hands_from_mask(mask: np.ndarray, source: str = "mask", min_pixels: int = 4) -> HandMasks:
-    """One hand per connected component of a hand mask (a PNG written by ``vton hands``, or the truth)."""
-    mask = np.asarray(mask).astype(bool)
-    out = HandMasks.empty(mask.shape, source)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    for index in range(1, n):
-        if stats[index, cv2.CC_STAT_AREA] >= min_pixels:
-            component = labels == index
-            out.add(component, HandBox("unknown", box_of(component), 1.0, source))
-    return out
 
 
 def _box_iou(a, b) -> float:

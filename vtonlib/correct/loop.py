@@ -20,8 +20,8 @@ import torch
 from .. import imaging
 from ..hands.masks import HandMasks
 from ..lora.adapter import ADAPTER, is_merged, load_lora, set_lora_scale
-from ..lora.data import dilate as dilate_mask, hand_crop, place_square
-from .hands import hands_from_mask
+from ..hands.masks import dilate as dilate_mask, hands_from_mask, place_square
+from ..lora.data import hand_crop
 
 
 @dataclass
@@ -35,6 +35,7 @@ class CorrectionConfig:
     crop: int = 96  # working size the square is resized to: the LoRA's training crop (256 at full scale)
     dilate: int | None = None  # pixels added around the hand mask; None: 4 per 512 pixels of image height
     blur: int | None = None  # feather width, pixels; None: 4 per 512 pixels of height (ADetailer's 4 at 512)
+    hand_hint: bool | None = None  # draw the hand mask into the grey region; None: as the LoRA was trained
     seed: int = 0
 
 
@@ -116,13 +117,16 @@ class _Prepared:
     inputs: dict = field(default_factory=dict)  # image, inpaint_image, inpaint_mask: (n, ...) tensors
 
 
-def _prepare(image: np.ndarray, hands, cfg: CorrectionConfig, editable: np.ndarray | None) -> _Prepared:
+def _prepare(image: np.ndarray, hands, cfg: CorrectionConfig, editable: np.ndarray | None, skin=None) -> _Prepared:
     size = image.shape[:2]
     cfg = CorrectionConfig(**asdict(cfg))
     cfg.dilate, cfg.blur = scaled_pixels(cfg.dilate, size[0]), scaled_pixels(cfg.blur, size[0])
     hands = _as_hands(hands, size)
     if editable is not None and editable.shape != size:
         raise ValueError(f"editable mask is {editable.shape}, the image {size}")
+    if cfg.hand_hint and skin is None:
+        raise ValueError("this LoRA was trained with a first guess of the hand (its mask in the skin colour): give "
+                         "the person's skin colour (skin=, e.g. vtonlib.data.skin.face_skin(photo, parse))")
     prepared = _Prepared(image, hands, cfg)
     inputs = {"image": [], "inpaint_image": [], "inpaint_mask": []}
     for box, mask in zip(hands.hands, hands.hand_masks):
@@ -136,7 +140,9 @@ def _prepare(image: np.ndarray, hands, cfg: CorrectionConfig, editable: np.ndarr
         alpha = feather(region, cfg.blur) * inside
         if editable is not None:  # feathering may not spill onto the photo's own pixels either
             alpha *= editable
-        crop = hand_crop(image, region, crop_box, cfg.crop, dilation=0)  # the LoRA's training inputs, exactly
+        hint = mask & editable if editable is not None else mask
+        crop = hand_crop(image, region, crop_box, cfg.crop, dilation=0,  # the LoRA's training inputs, exactly
+                         hint=hint if cfg.hand_hint else None, skin=skin)
         for key in inputs:
             inputs[key].append(crop[key])
         prepared.boxes.append(crop_box)
@@ -173,12 +179,11 @@ def _paste(prepared: _Prepared, refined: np.ndarray, seconds: float, keep_steps:
 
 def _start_noise(pipeline, count: int, cfg: CorrectionConfig) -> torch.Tensor | None:
     """Each image's start noise, drawn from its own seed: a hand's result does not depend on the batch."""
-    vae = getattr(getattr(pipeline, "model", None), "vae", None)
-    if vae is None:
+    model = getattr(pipeline, "model", None)
+    if model is None:  # a refiner that draws its own noise
         return None
-    factor = 2 ** (len(vae.config.block_out_channels) - 1)
-    side = cfg.crop // factor
-    shape = (count, vae.config.latent_channels, side, side)
+    side = cfg.crop // model.downscale
+    shape = (count, model.latent_channels, side, side)
     return torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed))
 
 
@@ -204,6 +209,21 @@ def _refine(pipeline, prepared: list[_Prepared], garments: list, cfg: Correction
     return out
 
 
+def lora_draws_hint(pipeline, lora=None) -> bool:
+    """Whether the hand LoRA in use was trained with the hand mask drawn into its inputs (its metadata)."""
+    unet = getattr(getattr(pipeline, "model", None), "unet", None)
+    path = lora or (getattr(unet, "_fused_lora", None) or (None,))[0] or getattr(unet, "_hand_lora_path", None)
+    if path is None:
+        return False
+    from ..fileio import DataError
+    from ..lora.adapter import read_lora
+
+    try:
+        return bool(read_lora(path)[2].get("train", {}).get("hand_hint", False))
+    except DataError:  # a kohya file, say: no such convention
+        return False
+
+
 def _use_lora(pipeline, lora, scale: float) -> None:
     if hasattr(pipeline, "set_lora_scale"):  # a second refiner (SDInpaintRefiner) manages its own LoRA
         pipeline.set_lora_scale(scale)
@@ -214,7 +234,7 @@ def _use_lora(pipeline, lora, scale: float) -> None:
 @torch.no_grad()
 def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor | None, lora: str | Path | None = None,
                   config: CorrectionConfig | None = None, editable: np.ndarray | None = None, keep_steps: bool = False,
-                  **overrides) -> Correction:
+                  skin=None, **overrides) -> Correction:
     """Correct the hands of one try-on result.
 
     Args:
@@ -229,20 +249,24 @@ def correct_hands(image: np.ndarray, hands, pipeline, garment: torch.Tensor | No
         config / overrides: :class:`CorrectionConfig` fields (``lora_scale=0.8, strength=0.5, ...``).
         editable: bool (H, W), the pixels the try-on generated (its inpaint region). Pixels it kept from the
             person's photo are the person's own: they are context for the model and never change.
+        skin: the person's skin colour (RGB), for a LoRA trained on a first guess of the hand
+            (:func:`~vtonlib.lora.data.first_guess`); read off the face with :func:`~vtonlib.data.skin.face_skin`.
     """
-    return correct_many([(image, hands, garment, editable)], pipeline, lora, config, keep_steps, **overrides)[0]
+    return correct_many([(image, hands, garment, editable, skin)], pipeline, lora, config, keep_steps, **overrides)[0]
 
 
 @torch.no_grad()
 def correct_many(items: list[tuple], pipeline, lora: str | Path | None = None, config: CorrectionConfig | None = None,
                  keep_steps: bool = False, **overrides) -> list[Correction]:
-    """:func:`correct_hands` for several images, ``(image, hands, garment, editable)`` each, their hands
+    """:func:`correct_hands` for several images, ``(image, hands, garment, editable[, skin])`` each, their hands
     refined in one batch (the sampler's fixed cost is paid once). Each image's result is the same as alone."""
     cfg = CorrectionConfig(**{**asdict(config or CorrectionConfig()), **overrides})
     start = time.perf_counter()
     _use_lora(pipeline, lora, cfg.lora_scale)
-    prepared = [_prepare(image, hands, cfg, editable) for image, hands, _, editable in items]
-    refined = iter(_refine(pipeline, prepared, [garment for _, _, garment, _ in items], cfg))
+    if cfg.hand_hint is None:
+        cfg.hand_hint = lora_draws_hint(pipeline, lora)
+    prepared = [_prepare(item[0], item[1], cfg, item[3], item[4] if len(item) > 4 else None) for item in items]
+    refined = iter(_refine(pipeline, prepared, [item[2] for item in items], cfg))
     seconds = (time.perf_counter() - start) / max(1, len(items))
     out = []
     for p in prepared:

@@ -68,6 +68,44 @@ def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
+def hands_from_mask(mask: np.ndarray, source: str = "mask", min_pixels: int = 4) -> HandMasks:
+    """One hand per connected component of a hand mask (a PNG written by ``vton hands``, or the truth)."""
+    mask = np.asarray(mask).astype(bool)
+    out = HandMasks.empty(mask.shape, source)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    for index in range(1, n):
+        if stats[index, cv2.CC_STAT_AREA] >= min_pixels:
+            component = labels == index
+            out.add(component, HandBox("unknown", box_of(component), 1.0, source))
+    return out
+
+
+def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """The mask grown by ``pixels`` (a disc), as ``bool``."""
+    if pixels <= 0:
+        return mask.astype(bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
+
+
+def square_crop(box, padding: float, size: tuple[int, int], minimum: int = 16) -> tuple[int, int, int, int]:
+    """A square around ``box`` with ``padding`` x its longer side of context on each side, moved (not
+    shrunk) to stay inside an image of ``size`` (H, W) where it fits."""
+    x0, y0, x1, y1 = box
+    return place_square(box, round(max(x1 - x0, y1 - y0, minimum) * (1 + 2 * padding)), size)
+
+
+def place_square(box, side: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A square of ``side`` centred on ``box``, moved (not shrunk) to stay inside an image of ``size``
+    (H, W), and clipped to the image's shorter side where it does not fit."""
+    h, w = size
+    side = int(min(side, h, w))
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    left = int(round(min(max(cx - side / 2, 0), w - side)))
+    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    return left, top, left + side, top + side
+
+
 def from_keypoints(keypoints, size: tuple[int, int], width: float = 1.0,
                    min_hand_confidence: float = MIN_HAND_CONFIDENCE) -> HandMasks:
     """Masks from OpenPose hand keypoints (a :class:`~vtonlib.data.Keypoints`); points with zero

@@ -10,7 +10,6 @@ Files are ``.safetensors`` in the diffusers/peft LoRA layout (``unet.<module>.lo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -66,14 +65,6 @@ def lora_state_dict(unet, adapter_name: str = ADAPTER) -> dict[str, torch.Tensor
     """Adapter tensors in the diffusers/peft layout: ``unet.<module>.lora_A.weight``, ``...lora_B.weight``."""
     state = get_peft_model_state_dict(unet, adapter_name=adapter_name)
     return {f"unet.{k}": v.detach().cpu().contiguous().clone() for k, v in state.items()}
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_lora(path: str | os.PathLike, unet, spec: LoraSpec, provenance: dict | None = None,

@@ -21,7 +21,9 @@ import torch
 from .. import imaging
 from ..data.agnostic import GREY
 from ..data.reader import VitonDataset
+from ..data.skin import face_skin
 from ..fileio import DataError, read_json
+from ..hands.masks import dilate, square_crop
 from ..tryon.data import garment_crop
 
 
@@ -30,31 +32,6 @@ class HandBoxRef:
     id: str
     side: str
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the hand, pixels of the photo
-
-
-def square_crop(box, padding: float, size: tuple[int, int], minimum: int = 16) -> tuple[int, int, int, int]:
-    """A square around ``box`` with ``padding`` x its longer side of context on each side, moved (not
-    shrunk) to stay inside an image of ``size`` (H, W) where it fits."""
-    x0, y0, x1, y1 = box
-    return place_square(box, round(max(x1 - x0, y1 - y0, minimum) * (1 + 2 * padding)), size)
-
-
-def place_square(box, side: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """A square of ``side`` centred on ``box``, moved (not shrunk) to stay inside an image of ``size``
-    (H, W), and clipped to the image's shorter side where it does not fit."""
-    h, w = size
-    side = int(min(side, h, w))
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    left = int(round(min(max(cx - side / 2, 0), w - side)))
-    top = int(round(min(max(cy - side / 2, 0), h - side)))
-    return left, top, left + side, top + side
-
-
-def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
-    if pixels <= 0:
-        return mask.astype(bool)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
 
 def hand_boxes(masks_dir: Path, person_id: str, min_pixels: int = 12) -> list[HandBoxRef]:
@@ -73,10 +50,21 @@ def hand_boxes(masks_dir: Path, person_id: str, min_pixels: int = 12) -> list[Ha
             for s in stats[1:] if s[cv2.CC_STAT_AREA] >= min_pixels]
 
 
+def first_guess(crop: np.ndarray, region: np.ndarray, hand: np.ndarray, skin) -> np.ndarray:
+    """The hand's rough answer, as the warped garment is the try-on's: the region filled from its
+    surroundings (OpenCV's Telea inpainting), then the hand's mask painted flat in the skin colour."""
+    guess = cv2.inpaint(np.ascontiguousarray(crop), region.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    guess[hand & region] = np.clip(np.rint(np.asarray(skin, np.float64)), 0, 255).astype(np.uint8)
+    return guess
+
+
 def hand_crop(photo: np.ndarray, hand_mask: np.ndarray, crop_box, size: int, dilation: int,
-              context: np.ndarray | None = None) -> dict:
+              context: np.ndarray | None = None, hint: np.ndarray | None = None, skin=None) -> dict:
     """Tensors of one crop: image, inpaint_image, inpaint_mask (1 = keep), hand_weight (1 on the hand).
-    ``context``: the picture the inpaint image is cut from, when not the photo (a try-on result)."""
+    ``context``: the picture the inpaint image is cut from, when not the photo (a try-on result).
+    Without ``hint`` the region is grey (DCI-VTON's convention); with ``hint`` (bool (H, W), the hand's
+    mask drawn from its keypoints) and ``skin`` (the person's skin colour) the region holds
+    :func:`first_guess`: the shape and the colour a hand's surroundings cannot tell."""
     x0, y0, x1, y1 = crop_box
     region = dilate(hand_mask, dilation)[y0:y1, x0:x1]
     image = imaging.resize_image(np.ascontiguousarray(photo[y0:y1, x0:x1]), (size, size))
@@ -84,7 +72,10 @@ def hand_crop(photo: np.ndarray, hand_mask: np.ndarray, crop_box, size: int, dil
     inpaint = image if context is None else imaging.resize_image(np.ascontiguousarray(context[y0:y1, x0:x1]),
                                                                  (size, size))
     inpaint = inpaint.copy()
-    inpaint[region] = GREY
+    if hint is not None and skin is not None:
+        inpaint = first_guess(inpaint, region, imaging.resize_labels(hint[y0:y1, x0:x1], (size, size)), skin)
+    else:
+        inpaint[region] = GREY
     return {"image": imaging.to_tensor(image), "inpaint_image": imaging.to_tensor(inpaint),
             "inpaint_mask": imaging.mask_to_tensor(~region), "hand_weight": imaging.mask_to_tensor(region)}
 
@@ -99,7 +90,8 @@ class HandCrops(torch.utils.data.Dataset):
     """
 
     def __init__(self, root, masks_dir, split: str = "train", size: int = 128, padding: float = 0.75,
-                 dilation: int = 2, clip_size: int = 64, people: list[str] | None = None, context=None):
+                 dilation: int = 2, clip_size: int = 64, people: list[str] | None = None, context=None,
+                 hint: bool = False):
         self.ds = VitonDataset(root, split)
         masks_dir = Path(masks_dir)
         if not masks_dir.is_dir():
@@ -114,11 +106,12 @@ class HandCrops(torch.utils.data.Dataset):
             photo = self.ds.read_image(person_id)
             around = _context_image(Path(context), person_id, photo.shape) if context is not None else None
             hands = imaging.read_mask(masks_dir / f"{person_id}.png")
+            skin = face_skin(photo, self.ds.read_parse(person_id)) if hint else None
             cloth = self.ds.cloth(person_id) if person_id in self.ds.files("cloth") else None
             garment = garment_crop(cloth.image, cloth.mask, clip_size) if cloth is not None else None
             for ref in boxes:
                 box = square_crop(ref.box, padding, photo.shape[:2])
-                item = hand_crop(photo, hands, box, size, dilation, around)
+                item = hand_crop(photo, hands, box, size, dilation, around, hint=hands if hint else None, skin=skin)
                 item["garment"] = garment if garment is not None else torch.zeros(3, clip_size, clip_size)
                 item["crop_box"] = box
                 self.items.append(item)

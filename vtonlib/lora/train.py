@@ -25,7 +25,8 @@ from ..checkpoint import load_training_state, save_training_state, training_stat
 from ..tryon.model import TryOnModel
 from ..tryon.pipeline import TryOnPipeline
 from ..tryon.schedulers import make_scheduler, training_target
-from .adapter import (LoraSpec, add_lora, attach, file_sha256, lora_parameters, read_lora,
+from ..fileio import file_sha256
+from .adapter import (LoraSpec, add_lora, attach, lora_parameters, read_lora,
                       save_lora)
 from .data import HandCrops, split_people, stack_crops
 
@@ -40,6 +41,8 @@ class LoraTrainConfig:
     padding: float = 0.75  # context around the hand, on each side, as a share of its longer side
     dilation: int = 2  # pixels (photo scale) added around the hand mask for the repaint region
     outside_weight: float = 0.1  # loss weight outside the hand region, inside it is 1
+    hand_hint: bool = True  # the hand mask drawn into the grey region (lora.data.HAND_HINT); the correction
+    # reads this from the file and draws the same
     validation_share: float = 0.15  # people held out for the validation loss
     validation_draws: int = 4  # fixed (noise, timestep) draws per held-out hand: one draw is too noisy to compare
     validate_every: int = 50
@@ -71,8 +74,8 @@ class _Targets:
         a = self.alphas[t].view(-1, 1, 1, 1).to(z.device)
         return a.sqrt() * z + (1 - a).sqrt() * noise, a
 
-    def target(self, z, noise, a):
-        return training_target(z, noise, a, self.prediction)
+    def target(self, z, noise, a, z_inpaint):
+        return training_target(z, noise, a, self.prediction, z_inpaint)
 
 
 def hand_weighted_mse(prediction, target, hand_weight, outside_weight: float) -> torch.Tensor:
@@ -115,7 +118,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
 
     train_people, val_people = split_people(VitonDataset(root, split), hand_masks, cfg.validation_share, cfg.seed)
     common = dict(split=split, size=cfg.crop, padding=cfg.padding, dilation=cfg.dilation, clip_size=clip_size,
-                  context=context)
+                  context=context, hint=cfg.hand_hint)
     data = HandCrops(root, hand_masks, people=train_people, **common)
     validation = HandCrops(root, hand_masks, people=val_people, **common)
     if not len(data):
@@ -133,7 +136,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
     targets = _Targets(model)
     model.unet, optimizer = accelerator.prepare(model.unet, optimizer)
     device = accelerator.device
-    model.vae.to(device)
+    model.autoencoder.to(device)
     model.image_encoder.to(device)
     unet = accelerator.unwrap_model(model.unet)
     # the VAE and the garment encoder are frozen: encode every crop once, before the loop
@@ -148,7 +151,7 @@ def train_lora(root, model_dir, hand_masks, out, spec: LoraSpec | None = None,
         mask = F.interpolate(keep, size=z.shape[-2:], mode="nearest")
         pred = model.unet(torch.cat([noisy, z_inpaint, mask], 1), t.to(z.device),
                           encoder_hidden_states=condition).sample
-        return pred, targets.target(z, noise, a)
+        return pred, targets.target(z, noise, a, z_inpaint)
 
     def validation_loss() -> float | None:
         if not len(validation):
@@ -238,7 +241,7 @@ def render_samples(model: TryOnModel, unet, crops: HandCrops, cfg: LoraTrainConf
     different steps compare."""
     was_training = unet.training
     unet.eval()
-    pipe = TryOnPipeline(TryOnModel(model.config, unet, model.vae, model.image_encoder),
+    pipe = TryOnPipeline(TryOnModel(model.config, unet, model.autoencoder, model.image_encoder),
                          make_scheduler("dpm", model.config.scheduler))
     batch = stack_crops(crops.items[:count])
     images = pipe(batch["inpaint_image"], batch["inpaint_mask"], batch["garment"], source_image=batch["image"],

@@ -6,7 +6,7 @@ from .model import TryOnConfig, TryOnModel
 from .pipeline import TryOnPipeline
 from .sample import sample_split, try_on
 from .schedulers import SCHEDULERS, make_scheduler
-from .train import TrainConfig, VaeTrainConfig, fit_vae, train_tryon
+from .train import TrainConfig, new_model, train_tryon
 
-__all__ = ["SCHEDULERS", "TrainConfig", "TryOnConfig", "TryOnModel", "TryOnPairs", "TryOnPipeline", "VaeTrainConfig",
-           "fit_vae", "garment_crop", "make_scheduler", "sample_split", "train_tryon", "try_on", "tryon_example"]
+__all__ = ["SCHEDULERS", "TrainConfig", "TryOnConfig", "TryOnModel", "TryOnPairs", "TryOnPipeline", "garment_crop",
+           "make_scheduler", "new_model", "sample_split", "train_tryon", "try_on", "tryon_example"]

@@ -22,7 +22,7 @@ import torch
 
 from ..checkpoint import read_legacy
 from ..fileio import DataError
-from .model import TryOnConfig, TryOnModel, build_image_encoder, build_unet, build_vae
+from .model import TryOnConfig, TryOnModel, build_autoencoder, build_image_encoder, build_unet
 
 UNET, VAE, ENCODER = "model.diffusion_model.", "first_stage_model.", "cond_stage_model."
 # Source keys that are not weights of the three networks, and why they are left out.
@@ -99,12 +99,15 @@ def convert_state_dict(state: dict, config: TryOnConfig | None = None, source_na
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
 
     config = config or TryOnConfig.full()
+    if config.autoencoder["kind"] != "kl":
+        raise ValueError(f"LDM checkpoints carry Stable Diffusion's AutoencoderKL; the config {config.name!r} has "
+                         f"a {config.autoencoder['kind']!r} autoencoder")
     if not any(k.startswith(UNET) for k in state):
         raise DataError(source_name, f"not an LDM try-on checkpoint: no '{UNET}*' keys "
                                      f"(found e.g. {list(state)[:3]})")
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        unet, vae, encoder = build_unet(config), build_vae(config), build_image_encoder(config)
+        unet, vae, encoder = build_unet(config), build_autoencoder(config).vae, build_image_encoder(config)
     targets = {"unet": unet.state_dict(), "vae": vae.state_dict(), "image_encoder": encoder.state_dict()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -144,9 +147,10 @@ def convert_checkpoint(source: str | os.PathLike, out_dir: str | os.PathLike | N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = TryOnModel(config)
+        networks = {"unet": model.unet, "vae": model.autoencoder.vae, "image_encoder": model.image_encoder}
         for name, part in converted.items():
-            getattr(model, name).load_state_dict(part, strict=True)
-        model.vae.register_to_config(scaling_factor=config.vae.get("scaling_factor", 0.18215))
+            networks[name].load_state_dict(part, strict=True)
+        model.autoencoder.vae.register_to_config(scaling_factor=config.autoencoder.get("scaling_factor", 0.18215))
         model.save(Path(out_dir))
         report["out"] = str(out_dir)
     return report

@@ -42,6 +42,12 @@ def garment_crop(image: np.ndarray, mask: np.ndarray, size: int, enlarge: float 
     return (t - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
 
 
+def garment_picture(crop: torch.Tensor) -> np.ndarray:
+    """A CLIP-normalised garment crop (3, S, S) back as a uint8 picture, to look at."""
+    unit = crop * torch.tensor(CLIP_STD).view(3, 1, 1) + torch.tensor(CLIP_MEAN).view(3, 1, 1)
+    return imaging.to_image(unit * 2 - 1)
+
+
 def _warped_garment(ds: VitonDataset, person_id: str, unpaired: bool) -> tuple[np.ndarray, np.ndarray, str]:
     """(RGB, soft mask in [0, 1], where it came from) of the warped garment for this person."""
     key = "unpaired_cloth_warp" if unpaired else "cloth_warp"

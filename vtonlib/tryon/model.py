@@ -1,16 +1,18 @@
 """The DCI-VTON try-on model, assembled from diffusers and transformers parts.
 
-* ``unet``: a ``UNet2DConditionModel`` whose 9 input channels are the noisy latent (4), the latent of the
-  inpaint image (4: the person with the garment region greyed out and the warped garment pasted in) and the
-  inpaint mask (1); it predicts the noise (4);
-* ``vae``: an ``AutoencoderKL`` (images <-> latents, 8x smaller);
+* ``unet``: a ``UNet2DConditionModel`` whose 2 C + 1 input channels are the noisy latent (C), the latent of
+  the inpaint image (C: the person with the garment region greyed out and the warped garment pasted in) and
+  the inpaint mask (1); it predicts the noise (C). C = 4 for Stable Diffusion's autoencoder (9 inputs, as
+  released), 32 for TAEF2 (65);
+* ``autoencoder``: pretrained and frozen, images <-> latents 8x smaller (:mod:`.autoencoder`): Stable
+  Diffusion's ``AutoencoderKL`` at full scale, TAEF2 at the built-in scale;
 * ``image_encoder``: Paint-by-Example's garment encoder: CLIP vision, a small transformer "mapper", a
   LayerNorm and a projection to the UNet's cross-attention width, plus the learned unconditional vector.
 
 ``TryOnConfig.full()`` is the released DCI-VTON (Stable Diffusion 1 sizes, CLIP ViT-L/14);
-``TryOnConfig.tiny()`` is the same structure at widths a CPU trains in minutes (notebook 04). A model is
-saved as a diffusers-style folder: ``unet/``, ``vae/``, ``image_encoder/`` (``.safetensors`` + config each)
-and ``tryon_config.json``.
+``TryOnConfig.tiny()`` is the same structure at widths a CPU trains in minutes, on TAEF2's latents
+(notebook 04). A model is saved as a diffusers-style folder: ``unet/``, ``vae/`` (diffusers' format, or
+TAEF2's two ``.safetensors``), ``image_encoder/`` and ``tryon_config.json``.
 """
 
 from __future__ import annotations
@@ -26,16 +28,21 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPVisionConfig
 
 from ..fileio import DataError, write_json
+from .autoencoder import KLAutoencoder, TinyAutoencoder
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the deprecated-pipeline module warns on import
     from diffusers.pipelines.deprecated.paint_by_example.image_encoder import PaintByExampleImageEncoder
 
 CONFIG_FILE = "tryon_config.json"
-LATENT_CHANNELS = 4
 # CLIP's input normalisation (the garment crop is normalised like this before the image encoder)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+SD_VAE = dict(kind="kl", block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
+              latent_channels=4, scaling_factor=0.18215)
+# TAEF2's latent statistics on the built-in sample's train photos and garments (mean, 1 / std), the
+# default until a training run measures its own data's (train_tryon does)
+TAEF2 = dict(kind="taef2", latent_channels=32, shift=-0.011, scale=1.4675)
 
 
 @dataclass
@@ -43,46 +50,47 @@ class TryOnConfig:
     name: str = "full"
     model_size: tuple[int, int] = (512, 512)  # (H, W) the UNet runs at; DCI-VTON squashes 512x384 to 512x512
     unet: dict = field(default_factory=dict)  # UNet2DConditionModel arguments
-    vae: dict = field(default_factory=dict)  # AutoencoderKL arguments
+    autoencoder: dict = field(default_factory=lambda: dict(SD_VAE))  # kind "kl" (AutoencoderKL args) or "taef2"
     clip: dict = field(default_factory=dict)  # CLIPVisionConfig arguments
     cross_attention_dim: int = 768  # width of the garment token the UNet attends to
     # the noise schedule: LDM's "linear" schedule is linear in sqrt(beta), diffusers' "scaled_linear"
     scheduler: dict = field(default_factory=lambda: {"num_train_timesteps": 1000, "beta_start": 0.00085,
                                                      "beta_end": 0.012, "beta_schedule": "scaled_linear"})
 
+    @property
+    def latent_channels(self) -> int:
+        return int(self.autoencoder["latent_channels"])
+
     @classmethod
     def full(cls) -> "TryOnConfig":
+        c = SD_VAE["latent_channels"]
         return cls(
-            name="full", model_size=(512, 512), cross_attention_dim=768,
-            unet=dict(in_channels=9, out_channels=4, block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
-                      down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            name="full", model_size=(512, 512), cross_attention_dim=768, autoencoder=dict(SD_VAE),
+            unet=dict(in_channels=2 * c + 1, out_channels=c, block_out_channels=(320, 640, 1280, 1280),
+                      layers_per_block=2, down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
                       up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
                       attention_head_dim=8, norm_num_groups=32),
-            vae=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
-                     scaling_factor=0.18215),
             clip=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
                       image_size=224, patch_size=14),
         )
 
     @classmethod
     def tiny(cls) -> "TryOnConfig":
+        c = TAEF2["latent_channels"]
         return cls(
-            name="tiny", model_size=(256, 192), cross_attention_dim=32,
+            name="tiny", model_size=(256, 192), cross_attention_dim=32, autoencoder=dict(TAEF2),
             # cross-attention to the garment at the coarsest level only: attention dominates a CPU step
-            unet=dict(in_channels=9, out_channels=4, block_out_channels=(32, 64, 128), layers_per_block=1,
+            unet=dict(in_channels=2 * c + 1, out_channels=c, block_out_channels=(64, 128, 256), layers_per_block=1,
                       down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
                       up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
-                      attention_head_dim=8, norm_num_groups=8),
-            # four blocks, as Stable Diffusion's (8x smaller latents), narrow and without the mid-block attention
-            vae=dict(block_out_channels=(8, 16, 32, 64), layers_per_block=1, norm_num_groups=4,
-                     mid_block_add_attention=False, scaling_factor=1.0),
+                      attention_head_dim=8, norm_num_groups=16),
             clip=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=2,
                       image_size=64, patch_size=8),
-            # The released model predicts the noise (epsilon). A UNet trained for two CPU minutes learns
-            # v = sqrt(a) noise - sqrt(1 - a) x0 much faster: at high noise v is nearly the clean latent,
-            # which the inpaint latent already holds (notebook 04 compares).
+            # The released model predicts the noise (epsilon). A UNet trained for two CPU minutes learns far
+            # more when it predicts the change to the inpaint latent: the warped garment is then its answer
+            # before training starts (region PSNR on the sample: v 16.1, x0 16.8, change 17.7 dB; notebook 04).
             scheduler={"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
-                       "beta_schedule": "scaled_linear", "prediction_type": "v_prediction"},
+                       "beta_schedule": "scaled_linear", "prediction_type": "inpaint_residual"},
         )
 
     @classmethod
@@ -98,20 +106,45 @@ class TryOnConfig:
     def from_dict(cls, d: dict) -> "TryOnConfig":
         d = dict(d)
         d["model_size"] = tuple(d["model_size"])
+        if "vae" in d:  # folders written before the autoencoder had a kind: an AutoencoderKL
+            d["autoencoder"] = {"kind": "kl", "latent_channels": 4, **d.pop("vae")}
         return cls(**d)
 
 
 def build_unet(config: TryOnConfig) -> UNet2DConditionModel:
+    c = config.latent_channels
+    if (config.unet["in_channels"], config.unet["out_channels"]) != (2 * c + 1, c):
+        raise ValueError(f"the UNet takes {config.unet['in_channels']} channels and predicts "
+                         f"{config.unet['out_channels']}; with {c} latent channels it must take 2 x {c} + 1 = "
+                         f"{2 * c + 1} (noisy latent, inpaint latent, mask) and predict {c}")
     h, w = config.model_size
     return UNet2DConditionModel(sample_size=(h // 8, w // 8), cross_attention_dim=config.cross_attention_dim,
                                 **config.unet)
 
 
-def build_vae(config: TryOnConfig) -> AutoencoderKL:
-    n = len(config.vae["block_out_channels"])
-    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
-                         down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
-                         sample_size=config.model_size[0], **config.vae)
+def build_autoencoder(config: TryOnConfig):
+    """A :class:`~.autoencoder.KLAutoencoder` or :class:`~.autoencoder.TinyAutoencoder` (random weights:
+    load the pretrained ones)."""
+    args = dict(config.autoencoder)
+    kind = args.pop("kind")
+    if kind == "taef2":
+        return TinyAutoencoder(args["latent_channels"], args.get("shift", 0.0), args.get("scale", 1.0))
+    if kind == "kl":
+        n = len(args["block_out_channels"])
+        return KLAutoencoder(AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * n,
+                                           up_block_types=("UpDecoderBlock2D",) * n,
+                                           sample_size=config.model_size[0], **args))
+    raise ValueError(f"unknown autoencoder kind {kind!r}: 'kl' (Stable Diffusion's) or 'taef2'")
+
+
+def pretrained_taef2(config: TryOnConfig) -> TinyAutoencoder:
+    """TAEF2 with the released weights of the installed weights folder (``vton weights install``)."""
+    from ..weights import weights_file
+
+    autoencoder = build_autoencoder(config)
+    if not isinstance(autoencoder, TinyAutoencoder):
+        raise ValueError(f"the config's autoencoder is {config.autoencoder['kind']!r}, not 'taef2'")
+    return autoencoder.load_released(weights_file("taef2-encoder"), weights_file("taef2-decoder"))
 
 
 def clip_config(config: TryOnConfig) -> CLIPVisionConfig:
@@ -126,24 +159,26 @@ class TryOnModel(torch.nn.Module):
     """The three networks and their config. ``encode``/``decode`` go between images in [-1, 1] and
     scaled latents; ``embed_garment`` turns CLIP-normalised garment crops into the UNet's condition."""
 
-    def __init__(self, config: TryOnConfig, unet=None, vae=None, image_encoder=None):
+    def __init__(self, config: TryOnConfig, unet=None, autoencoder=None, image_encoder=None):
         super().__init__()
         self.config = config
         self.unet = unet if unet is not None else build_unet(config)
-        self.vae = vae if vae is not None else build_vae(config)
+        self.autoencoder = autoencoder if autoencoder is not None else build_autoencoder(config)
         self.image_encoder = image_encoder if image_encoder is not None else build_image_encoder(config)
 
     @property
-    def scaling_factor(self) -> float:
-        return float(self.vae.config.scaling_factor)
+    def latent_channels(self) -> int:
+        return self.autoencoder.latent_channels
+
+    @property
+    def downscale(self) -> int:
+        return self.autoencoder.downscale
 
     def encode(self, images: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
-        dist = self.vae.encode(images).latent_dist
-        latents = dist.sample(generator) if sample else dist.mode()
-        return latents * self.scaling_factor
+        return self.autoencoder.encode(images, sample, generator)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.vae.decode(latents / self.scaling_factor).sample
+        return self.autoencoder.decode(latents)
 
     def embed_garment(self, garment: torch.Tensor) -> torch.Tensor:
         """(B, 3, s, s) CLIP-normalised crops -> (B, 1, cross_attention_dim)."""
@@ -161,7 +196,7 @@ class TryOnModel(torch.nn.Module):
         if drop is not None:
             condition = torch.where(drop.view(-1, 1, 1), self.unconditional(len(garment)).to(condition.dtype),
                                     condition)
-        model_input = torch.cat([noisy_latent, inpaint_latent, mask], dim=1)  # 4 + 4 + 1 channels
+        model_input = torch.cat([noisy_latent, inpaint_latent, mask], dim=1)  # C + C + 1 channels
         return self.unet(model_input, timestep, encoder_hidden_states=condition).sample
 
     # --- the folder format ---------------------------------------------------------------------
@@ -169,7 +204,10 @@ class TryOnModel(torch.nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.unet.save_pretrained(directory / "unet", safe_serialization=True)
-        self.vae.save_pretrained(directory / "vae", safe_serialization=True)
+        if isinstance(self.autoencoder, TinyAutoencoder):
+            self.autoencoder.save(directory / "vae")
+        else:
+            self.autoencoder.vae.save_pretrained(directory / "vae", safe_serialization=True)
         from safetensors.torch import save_file
 
         (directory / "image_encoder").mkdir(exist_ok=True)
@@ -192,15 +230,18 @@ class TryOnModel(torch.nn.Module):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             unet = UNet2DConditionModel.from_pretrained(directory / "unet")
-            vae = AutoencoderKL.from_pretrained(directory / "vae")
+            if config.autoencoder["kind"] == "taef2":
+                autoencoder = build_autoencoder(config).load_saved(directory / "vae")
+            else:
+                autoencoder = KLAutoencoder(AutoencoderKL.from_pretrained(directory / "vae"))
         encoder = build_image_encoder(config)
         missing, unexpected = encoder.load_state_dict(load_file(str(directory / "image_encoder" / "model.safetensors")),
                                                       strict=False)
         if missing or unexpected:
             raise DataError(directory / "image_encoder", f"weights do not match: missing {missing[:3]}, "
                                                          f"unexpected {unexpected[:3]}")
-        return cls(config, unet, vae, encoder).to(device).eval()
+        return cls(config, unet, autoencoder, encoder).to(device).eval()
 
     def parameter_counts(self) -> dict[str, int]:
         return {name: sum(p.numel() for p in getattr(self, name).parameters())
-                for name in ("unet", "vae", "image_encoder")}
+                for name in ("unet", "autoencoder", "image_encoder")}

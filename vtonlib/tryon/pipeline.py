@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .. import imaging
 from .model import TryOnModel
-from .schedulers import make_scheduler, predicted_clean
+from .schedulers import make_scheduler, predicted_clean, predicted_noise
 
 
 class TryOnPipeline:
@@ -41,7 +41,7 @@ class TryOnPipeline:
         if c != 3 or inpaint_mask.shape != (b, 1, h, w):
             raise ValueError(f"inpaint_image must be (B, 3, H, W) and inpaint_mask (B, 1, H, W); got "
                              f"{tuple(inpaint_image.shape)} and {tuple(inpaint_mask.shape)}")
-        multiple = 8 * 2 ** (len(self.model.unet.config.block_out_channels) - 1)
+        multiple = self.model.downscale * 2 ** (len(self.model.unet.config.block_out_channels) - 1)
         if h % multiple or w % multiple:
             raise ValueError(f"inputs are {h}x{w}; this model needs multiples of {multiple} (it was trained at "
                              f"{self.model.config.model_size}: resize to that)")
@@ -53,10 +53,10 @@ class TryOnPipeline:
             raise ValueError(f"source_image {tuple(source_image.shape)} must match inpaint_image {(b, c, h, w)}")
         if not 0 < strength <= 1:
             raise ValueError(f"strength must be in (0, 1], got {strength}")
-        in_channels = self.model.unet.config.in_channels
-        if in_channels != 9:
-            raise ValueError(f"the UNet takes {in_channels} channels; try-on needs 4 (noisy latent) + 4 "
-                             f"(inpaint latent) + 1 (mask) = 9")
+        in_channels, c = self.model.unet.config.in_channels, self.model.latent_channels
+        if in_channels != 2 * c + 1:
+            raise ValueError(f"the UNet takes {in_channels} channels; try-on needs {c} (noisy latent) + {c} "
+                             f"(inpaint latent) + 1 (mask) = {2 * c + 1}")
 
     def encode_garment(self, garment, guidance_scale):
         cond = self.model.embed_garment(garment)
@@ -89,9 +89,23 @@ class TryOnPipeline:
         noise = noise.to(start_latent.device, start_latent.dtype)
         return self.scheduler.add_noise(start_latent, noise, timestep.repeat(len(start_latent)))
 
-    def predicted_original(self, latents, model_output, t):
+    @property
+    def prediction_type(self) -> str:
+        return self.model.config.scheduler.get("prediction_type", "epsilon")
+
+    def predicted_original(self, latents, model_output, t, inpaint_latent=None):
         alpha = self.scheduler.alphas_cumprod.to(latents.device)[t]
-        return predicted_clean(latents, model_output, alpha, self.scheduler.config.prediction_type)
+        return predicted_clean(latents, model_output, alpha, self.prediction_type, inpaint_latent)
+
+    def sampler_output(self, latents, model_output, t, inpaint_latent=None):
+        """The UNet's output in the terms the sampler steps with (the same, the clean latent, or the noise)."""
+        own, wanted = self.prediction_type, self.scheduler.config.prediction_type
+        if own == wanted:
+            return model_output
+        if wanted == "sample":
+            return self.predicted_original(latents, model_output, t, inpaint_latent)
+        alpha = self.scheduler.alphas_cumprod.to(latents.device)[t]
+        return predicted_noise(latents, model_output, alpha, own, inpaint_latent)
 
     def decode_latents(self, latents):
         return self.model.decode(latents).clamp(-1, 1)
@@ -122,7 +136,7 @@ class TryOnPipeline:
             trajectory_every (`int`, *optional*): also return (timestep, x_t, predicted x0) latents every N steps.
             init_image (`torch.Tensor`, *optional*): (B, 3, H, W) image whose latent is noised to start from,
                 instead of the inpaint image's (hand correction starts from the try-on result, strength < 1).
-            noise (`torch.Tensor`, *optional*): the start noise, (B, 4, H/8, W/8), instead of drawing it from
+            noise (`torch.Tensor`, *optional*): the start noise, (B, C, H/8, W/8), instead of drawing it from
                 ``generator``: results then do not depend on what else shares the batch.
 
         Returns:
@@ -146,7 +160,7 @@ class TryOnPipeline:
         trajectory = []
         # 6. Denoising loop
         for i, t in enumerate(timesteps):
-            # the UNet sees the noisy latent, the inpaint latent and the mask, stacked: 4 + 4 + 1 channels
+            # the UNet sees the noisy latent, the inpaint latent and the mask, stacked: C + C + 1 channels
             model_input = torch.cat([self.scheduler.scale_model_input(latents, t), inpaint_latent, mask], dim=1)
             if guidance_scale > 1:
                 model_input = torch.cat([model_input] * 2)
@@ -156,9 +170,11 @@ class TryOnPipeline:
                 uncond, cond = noise_pred.chunk(2)
                 noise_pred = uncond + guidance_scale * (cond - uncond)
             if trajectory_every and (i % trajectory_every == 0 or i == len(timesteps) - 1):
-                trajectory.append((int(t), latents.clone(), self.predicted_original(latents, noise_pred, t)))
-            # x_t -> x_t-1
-            latents = self.scheduler.step(noise_pred, t, latents).prev_sample
+                trajectory.append((int(t), latents.clone(),
+                                   self.predicted_original(latents, noise_pred, t, inpaint_latent)))
+            # x_t -> x_t-1 (in the sampler's own terms: the same, the clean latent, or the noise it implies)
+            output = self.sampler_output(latents, noise_pred, t, inpaint_latent)
+            latents = self.scheduler.step(output, t, latents).prev_sample
         # 7. Decode
         images = self.decode_latents(latents)
         # 8. Paste back the pixels outside the region: only the repainted region may change

@@ -11,12 +11,13 @@ import numpy as np
 from PIL import Image
 
 from .. import imaging
-from ..correct.score import hand_crops
+from ..metrics.hands import hand_crops
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
          "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}"
          "figure{display:inline-block;margin:4px;text-align:center}figcaption{font-size:12px}")
-COLUMNS = ("ssim", "psnr", "lpips", "fid", "kid", "hand_ssim", "hand_psnr", "hand_lpips")
+COLUMNS = ("region_psnr", "region_ssim", "region_lpips", "garment_delta_e", "hand_shape_iou", "hand_lpips", "hand_ssim",
+           "hand_psnr", "ssim", "psnr", "lpips", "fid", "kid")
 
 
 def png(image: np.ndarray, height: int = 160) -> str:
@@ -80,14 +81,18 @@ def write_html(report: dict, folders: dict, names: list[str], truths: dict, mask
     parts.append("<h2>Side by side</h2>")
     parts += [row(n) for n in names[:grid_rows]]
     if "baseline" in report["scores"]:
-        delta = {n: report["scores"]["results"]["images"][n].get("hand_ssim", np.nan)
-                 - report["scores"]["baseline"]["images"][n].get("hand_ssim", np.nan) for n in names}
+        images = report["scores"]["results"]["images"]
+        # rank by the hand's shape where it was measured (paired results), else by hand-crop SSIM
+        key, label = next(((k, t) for k, t in (("hand_shape_iou", "hand-shape IoU"), ("hand_ssim", "hand SSIM"))
+                           if any(k in images[n] for n in names)), ("hand_ssim", "hand SSIM"))
+        delta = {n: images[n].get(key, np.nan) - report["scores"]["baseline"]["images"][n].get(key, np.nan)
+                 for n in names}
         ranked = sorted((n for n in names if np.isfinite(delta[n])), key=lambda n: delta[n])
         if ranked:
             parts.append("<h2>Where the correction hurt most</h2>")
-            parts += [f"<p>{html.escape(n)}: hand SSIM {delta[n]:+.4f}</p>" + row(n) for n in ranked[:2]]
+            parts += [f"<p>{html.escape(n)}: {label} {delta[n]:+.4f}</p>" + row(n) for n in ranked[:2]]
             parts.append("<h2>Where it helped most</h2>")
-            parts += [f"<p>{html.escape(n)}: hand SSIM {delta[n]:+.4f}</p>" + row(n) for n in ranked[::-1][:2]]
+            parts += [f"<p>{html.escape(n)}: {label} {delta[n]:+.4f}</p>" + row(n) for n in ranked[::-1][:2]]
     parts.append("</body></html>")
     return "\n".join(parts)
 
