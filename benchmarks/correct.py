@@ -1,5 +1,6 @@
 """Hand correction on the sample's test split (paired: the photo is the ground truth): for the base try-on,
-the base re-denoised without the LoRA (scale0: plain re-denoising, grey hand region), with the LoRA at 0.4,
+the base re-denoised without the LoRA (scale0: plain re-denoising, grey hand region), the hand's first
+guess pasted with no model (guess: its mask in the skin colour read off the face), with the LoRA at 0.4,
 0.8 and 1.0, with hand preservation, and with preservation plus LoRA correction: the hand-shape IoU (skin
 pixels in each true hand's square against the true hand, other true skin left out), hand-crop LPIPS, SSIM
 and PSNR; the mean change outside the pasted hand regions (must be 0); correction time as a fraction of
@@ -28,6 +29,7 @@ import numpy as np
 from vtonlib import imaging
 from vtonlib.correct import correct_results
 from vtonlib.correct.loop import CorrectionConfig
+from vtonlib.correct.refiner import FirstGuessOnly
 from vtonlib.metrics.hands import hand_scores, outside_change
 from vtonlib.data.reader import VitonDataset
 from vtonlib.data.sample import make_sample
@@ -102,13 +104,15 @@ def main() -> None:
         others = {n: other_skin(ds.read_parse(person[n]), true_masks[n]) for n in names}
         variants = {"base": tmp / "base", "preserve": tmp / "preserve"}
         changes = []
-        for key, source, scale, use_lora in (("scale0", "base", 0.0, False), ("scale0.4", "base", 0.4, True),
-                                            ("scale0.8", "base", 0.8, True), ("scale1.0", "base", 1.0, True),
-                                            ("preserve+lora", "preserve", 0.8, True)):
+        for key, source, scale, use_lora in (("scale0", "base", 0.0, False), ("guess", "base", 0.0, False),
+                                            ("scale0.4", "base", 0.4, True), ("scale0.8", "base", 0.8, True),
+                                            ("scale1.0", "base", 1.0, True), ("preserve+lora", "preserve", 0.8, True)):
             out = tmp / key
+            guess = key == "guess"
             correct_results(tmp / source, root, model, out, lora=lora if use_lora else None, hand_mask_dir=masks,
-                            config=CorrectionConfig(lora_scale=scale), save_masks=True, progress=False,
-                            pipeline=fused_pipeline(scale, use_lora))
+                            config=CorrectionConfig(lora_scale=scale, hand_hint=True if guess else None),
+                            save_masks=True, progress=False, refiner=FirstGuessOnly() if guess else None,
+                            pipeline=None if guess else fused_pipeline(scale, use_lora))
             variants[key] = out
             for n in names:
                 alpha = imaging.read_grey(out / "masks" / n).astype(np.float32) / 255
@@ -116,7 +120,7 @@ def main() -> None:
         lpips = Lpips()
         scores = {k: hand_scores(read_folder(folder, names), truths, true_masks, lpips=lpips if lpips.available else None,
                                  skins=skins, others=others) for k, folder in variants.items()}
-    order = ["base", "scale0", "scale0.4", "scale0.8", "scale1.0", "preserve", "preserve+lora"]
+    order = ["base", "scale0", "guess", "scale0.4", "scale0.8", "scale1.0", "preserve", "preserve+lora"]
     for k in order:
         s = scores[k]
         print(f"{k:14s} hand-shape IoU {s['shape_iou']:.4f}  LPIPS {s.get('lpips', float('nan')):.4f}  "

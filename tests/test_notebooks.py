@@ -87,7 +87,7 @@ def test_05_figures(run_folder):
     if figures is None:
         pytest.skip("notebook 05 did not run in this session")
     assert figures["steps"] == 6 and figures["hands"] > 0
-    assert set(figures["repaint"]) == {"0.0", "0.5", "1.0"}
+    assert set(figures["repaint"]) == {"first guess", "0.0", "0.5", "1.0"}
     assert figures["full_size_lora_share"] <= 0.02  # rank 64 on the attention projections of the full UNet
     assert figures["kohya_round_trip"]["loaded"] == figures["kohya_round_trip"]["modules"] > 0
 
@@ -97,7 +97,9 @@ def test_06_figures(run_folder):
     if figures is None:
         pytest.skip("notebook 06 did not run in this session")
     assert figures["outside_change"] == 0.0  # byte-identical outside the paste masks
-    assert {"base", "lora_scale 0.0", "lora_scale 0.8", "preservation", "both"} <= set(figures["hand_ssim"])
+    variants = {"base", "plain re-denoising (no LoRA)", "lora_scale 0.0", "lora_scale 0.8", "preservation", "both"}
+    assert variants <= set(figures["hand_iou"]) and variants <= set(figures["hand_ssim"])
+    assert all(0 <= v <= 1 for v in figures["hand_iou"].values())
     assert figures["hands_scored"] > 0 and figures["time_fraction"] > 0
 
 

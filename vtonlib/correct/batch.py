@@ -96,8 +96,8 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                          f"{lora} at {cfg.lora_scale}: load the model again")
     if pipe is not None and lora is not None and fused is None:  # one lora_scale for the run: into the weights
         fuse_lora(pipe.model.unet, lora, cfg.lora_scale)
-    needs_skin = enabled and refiner is None and (cfg.hand_hint if cfg.hand_hint is not None else
-                                                  lora_draws_hint(pipe, lora))
+    needs_skin = enabled and (cfg.hand_hint if cfg.hand_hint is not None else
+                              refiner is None and lora_draws_hint(pipe, lora))
     detector = None
     if enabled and (detect or selection.fix_below is not None):
         from ..hands.detector import HandDetector

@@ -200,8 +200,11 @@ def _refine(pipeline, prepared: list[_Prepared], garments: list, cfg: Correction
     noises = [_start_noise(pipeline, len(p.hands.hands), cfg) for p in jobs]
     kwargs = {"noise": torch.cat(noises)} if noises[0] is not None else {
         "generator": torch.Generator().manual_seed(cfg.seed)}
+    # Re-denoise from the try-on result itself; with a first guess in the region, from the guess: it holds the
+    # result outside the region already, and the sampler then needs one encoding of the crops, not two.
+    init = None if cfg.hand_hint else stack["image"]
     refined = pipeline(stack["inpaint_image"], stack["inpaint_mask"], conditions, source_image=stack["image"],
-                       init_image=stack["image"], num_inference_steps=cfg.steps, strength=cfg.strength, **kwargs)
+                       init_image=init, num_inference_steps=cfg.steps, strength=cfg.strength, **kwargs)
     out, start = [], 0
     for p in jobs:
         out.append(refined[start:start + len(p.hands.hands)])

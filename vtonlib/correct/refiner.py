@@ -61,3 +61,15 @@ class SDInpaintRefiner:
         refined = (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
         keep = (inpaint_mask[:, 0] >= 0.5).numpy()[..., None]
         return np.where(keep, imaging.to_image(source), refined)
+
+
+class FirstGuessOnly:
+    """No model at all: the hand's first guess (its mask in the skin colour, the rest of the region filled
+    from its surroundings: :func:`~vtonlib.lora.data.first_guess`) pasted back as it is. The baseline a hand
+    LoRA must beat; run it with ``CorrectionConfig(hand_hint=True)``."""
+
+    def set_lora_scale(self, scale: float) -> None:  # nothing to scale
+        pass
+
+    def __call__(self, inpaint_image, inpaint_mask, garment=None, source_image=None, **_) -> np.ndarray:
+        return imaging.to_image(inpaint_image)

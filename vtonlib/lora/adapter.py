@@ -99,6 +99,7 @@ def load_lora(unet, path: str | os.PathLike, scale: float = 1.0, adapter_name: s
     tensors, spec, provenance = read_lora(path)
     attach(unet, {k.removeprefix("unet."): v for k, v in tensors.items()}, spec, path, adapter_name)
     set_lora_scale(unet, scale, adapter_name)
+    unet._hand_lora_path = str(path)  # what it carries: the correction reads the adapter's conventions from it
     return provenance
 
 
