@@ -62,13 +62,28 @@ def test_floors_fail_the_run_when_a_figure_falls(tmp_path):
     _notebook(nbs / "01_first.ipynb", "from vtonlib import manifest\n"
               "manifest.record(RUN_DIR, '01_first', {'scores': {'psnr': 21.5, 'lpips': 0.2}})")
     floors = tmp_path / "floors.json"
-    floors.write_text(json.dumps({"01_first": {"scores.psnr": {"min": 22}, "scores.lpips": {"max": 0.3}},
+    floors.write_text(json.dumps({"01_first": {"scores/psnr": {"min": 22}, "scores/lpips": {"max": 0.3}},
                                   "09_not_run": {"x": {"min": 1}}}))
     from vtonlib.course import passed
 
     summary = run_course(tmp_path / "run", directory=nbs, log=lambda *_: None, floors=floors)
-    assert [(c["figure"], c["ok"]) for c in summary["checks"]] == [("scores.psnr", False), ("scores.lpips", True)]
-    assert not passed(summary) and "FAIL  01_first scores.psnr = 21.5 (floor: >= 22)" in format_summary(summary)
-    floors.write_text(json.dumps({"01_first": {"scores.psnr": {"min": 21}, "scores.ssim": {"min": 0.5}}}))
+    assert [(c["figure"], c["ok"]) for c in summary["checks"]] == [("scores/psnr", False), ("scores/lpips", True)]
+    assert not passed(summary) and "FAIL  01_first scores/psnr = 21.5 (floor: >= 22)" in format_summary(summary)
+    floors.write_text(json.dumps({"01_first": {"scores/psnr": {"min": 21}, "scores/ssim": {"min": 0.5}}}))
     summary = run_course(tmp_path / "run2", directory=nbs, log=lambda *_: None, floors=floors)
     assert [c["ok"] for c in summary["checks"]] == [True, False]  # a figure that was not recorded fails
+
+
+def test_the_course_floors_name_its_notebooks_and_bound_each_figure_once():
+    import json
+
+    from vtonlib.course import FLOORS
+
+    floors = json.loads(FLOORS.read_text())
+    stems = {p.stem for p in notebooks()}
+    for stage, bounds in floors.items():
+        if stage.startswith("_"):
+            continue
+        assert stage in stems, f"{stage} is no notebook of the course"
+        for path, bound in bounds.items():
+            assert len(set(bound) & {"min", "max"}) == 1 and isinstance(next(iter(bound.values())), (int, float)), path

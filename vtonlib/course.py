@@ -23,9 +23,10 @@ FLOORS = NOTEBOOKS_DIR / "floors.json"
 
 
 def figure(figures: dict, path: str):
-    """The value at a dotted ``path`` of a stage's figures (``region_psnr.model``); None when absent."""
+    """The value at ``path`` of a stage's figures, keys joined by "/" (``region_psnr/model``: keys may hold
+    dots, as ``lora_scale 0.8`` does); None when absent."""
     value = figures
-    for key in path.split("."):
+    for key in path.split("/"):
         if not isinstance(value, dict) or key not in value:
             return None
         value = value[key]
