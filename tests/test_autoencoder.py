@@ -92,3 +92,22 @@ def test_the_shared_weights_match_the_registry():
     if not SHARED_WEIGHTS.is_dir():
         pytest.skip(f"no shared weights at {SHARED_WEIGHTS}")
     assert weights.check(SHARED_WEIGHTS) == {key: "ok" for key in weights.REGISTRY}
+
+
+def test_a_folder_written_before_the_autoencoder_had_a_kind_still_loads(tmp_path):
+    import json
+
+    from ldm_keys import tiny_kl_config
+
+    torch.manual_seed(0)
+    model = TryOnModel(tiny_kl_config())
+    model.save(tmp_path / "old")
+    config_file = tmp_path / "old" / "tryon_config.json"
+    saved = json.loads(config_file.read_text())
+    old = dict(saved.pop("autoencoder"))
+    old.pop("kind"), old.pop("latent_channels")
+    config_file.write_text(json.dumps({**saved, "vae": old}))  # the earlier format: AutoencoderKL arguments as "vae"
+    again = TryOnModel.load(tmp_path / "old")
+    assert again.autoencoder.kind == "kl" and again.latent_channels == 4
+    x = torch.rand(1, 3, 64, 48) * 2 - 1
+    torch.testing.assert_close(again.encode(x), model.encode(x))
