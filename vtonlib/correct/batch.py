@@ -8,7 +8,7 @@ modified.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +59,7 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
     return known
 
 
-def person_skin(ds: VitonDataset, person_id: str, needed: bool):
+def guess_skin(ds: VitonDataset, person_id: str, needed: bool):
     """The person's skin colour, read off the face of their photo, when the LoRA's first guess needs it."""
     if not needed:
         return None
@@ -96,8 +96,9 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                          f"{lora} at {cfg.lora_scale}: load the model again")
     if pipe is not None and lora is not None and fused is None:  # one lora_scale for the run: into the weights
         fuse_lora(pipe.model.unet, lora, cfg.lora_scale)
-    needs_skin = enabled and (cfg.hand_hint if cfg.hand_hint is not None else
-                              refiner is None and lora_draws_hint(pipe, lora))
+    if enabled and cfg.hand_hint is None:  # settled once for the run, from the LoRA's metadata
+        cfg = replace(cfg, hand_hint=refiner is None and lora_draws_hint(pipe, lora))
+    needs_skin = enabled and bool(cfg.hand_hint)
     detector = None
     if enabled and (detect or selection.fix_below is not None):
         from ..hands.detector import HandDetector
@@ -165,7 +166,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                 cloth = ds.cloth(cloth_id)
                 garment = garment_crop(cloth.image, cloth.mask, clip_size)
             pending.append({"name": name, "person": person_id, "cloth": cloth_id, "image": image, "hands": hands,
-                            "skipped": skipped, "garment": garment, "skin": person_skin(ds, person_id, needs_skin),
+                            "skipped": skipped, "garment": garment, "skin": guess_skin(ds, person_id, needs_skin),
                             "editable": tryon_region(ds, person_id, image.shape[:2], preserved)})
         except (DataError, ValueError, OSError) as e:  # reported; the other results go on
             report["images"][name] = {"error": str(e)}

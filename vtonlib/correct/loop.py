@@ -35,7 +35,7 @@ class CorrectionConfig:
     crop: int = 96  # working size the square is resized to: the LoRA's training crop (256 at full scale)
     dilate: int | None = None  # pixels added around the hand mask; None: 4 per 512 pixels of image height
     blur: int | None = None  # feather width, pixels; None: 4 per 512 pixels of height (ADetailer's 4 at 512)
-    hand_hint: bool | None = None  # draw the hand mask into the grey region; None: as the LoRA was trained
+    hand_hint: bool | None = None  # the region holds the hand's first guess, not grey; None: as the LoRA was trained
     seed: int = 0
 
 
@@ -85,8 +85,7 @@ def _set_tryon_lora(unet, lora, scale: float) -> None:
                              f"for lora_scale {scale}" + (f" or {lora}" if lora is not None else ""))
         return
     if lora is not None and getattr(unet, "_hand_lora_path", None) != str(lora):
-        load_lora(unet, lora)
-        unet._hand_lora_path = str(lora)
+        load_lora(unet, lora)  # it records the file on the UNet
     if ADAPTER in getattr(unet, "peft_config", {}):
         if is_merged(unet):
             if abs(unet._merged_scale - scale) > 1e-9:
@@ -213,7 +212,7 @@ def _refine(pipeline, prepared: list[_Prepared], garments: list, cfg: Correction
 
 
 def lora_draws_hint(pipeline, lora=None) -> bool:
-    """Whether the hand LoRA in use was trained with the hand mask drawn into its inputs (its metadata)."""
+    """Whether the hand LoRA in use was trained on a first guess of the hand (its metadata, read alone)."""
     unet = getattr(getattr(pipeline, "model", None), "unet", None)
     path = lora or (getattr(unet, "_fused_lora", None) or (None,))[0] or getattr(unet, "_hand_lora_path", None)
     if path is None:
@@ -222,7 +221,7 @@ def lora_draws_hint(pipeline, lora=None) -> bool:
     from ..lora.adapter import read_lora
 
     try:
-        return bool(read_lora(path)[2].get("train", {}).get("hand_hint", False))
+        return bool(read_lora(path, tensors=False)[2].get("train", {}).get("hand_hint", False))
     except DataError:  # a kohya file, say: no such convention
         return False
 

@@ -77,21 +77,22 @@ def save_lora(path: str | os.PathLike, unet, spec: LoraSpec, provenance: dict | 
         save_file(lora_state_dict(unet, adapter_name), str(tmp), metadata=meta)
 
 
-def read_lora(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], LoraSpec, dict]:
-    """(tensors, spec, provenance) of a file written by :func:`save_lora`."""
+def read_lora(path: str | os.PathLike, tensors: bool = True) -> tuple[dict[str, torch.Tensor], LoraSpec, dict]:
+    """(tensors, spec, provenance) of a file written by :func:`save_lora`; ``tensors=False`` reads the
+    metadata only (the tensors dict is then empty)."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, "LoRA file not found")
     try:
         with safe_open(str(path), framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            weights = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
             meta = f.metadata() or {}
     except Exception as e:
         raise DataError(path, f"not a readable .safetensors file ({e})") from None
     if "lora_spec" not in meta:
         raise DataError(path, "no LoRA config in its metadata: a kohya file? import it with "
                               "`vtonlib.lora.kohya.from_kohya` (or `--kohya`)")
-    return tensors, LoraSpec(**json.loads(meta["lora_spec"])), json.loads(meta.get("provenance", "{}"))
+    return weights, LoraSpec(**json.loads(meta["lora_spec"])), json.loads(meta.get("provenance", "{}"))
 
 
 def load_lora(unet, path: str | os.PathLike, scale: float = 1.0, adapter_name: str = ADAPTER) -> dict:

@@ -41,8 +41,8 @@ class LoraTrainConfig:
     padding: float = 0.75  # context around the hand, on each side, as a share of its longer side
     dilation: int = 2  # pixels (photo scale) added around the hand mask for the repaint region
     outside_weight: float = 0.1  # loss weight outside the hand region, inside it is 1
-    hand_hint: bool = True  # the hand mask drawn into the grey region (lora.data.HAND_HINT); the correction
-    # reads this from the file and draws the same
+    hand_hint: bool = True  # the region holds the hand's first guess (lora.data.first_guess), not grey; the
+    # correction reads this from the file and builds the same
     validation_share: float = 0.15  # people held out for the validation loss
     validation_draws: int = 4  # fixed (noise, timestep) draws per held-out hand: one draw is too noisy to compare
     validate_every: int = 50

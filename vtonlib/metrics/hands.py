@@ -35,7 +35,7 @@ def hand_crop_pairs(result: np.ndarray, truth: np.ndarray, hand_mask: np.ndarray
                     padding: float = 0.5) -> list[tuple[np.ndarray, np.ndarray]]:
     """(result crop, truth crop) per hand of ``hand_mask``; crops narrower than SSIM's 7-pixel window are
     left out."""
-    pairs = zip(hand_crops(result, hand_mask, padding), hand_crops(truth, hand_mask, padding))
+    pairs = [(result[y0:y1, x0:x1], truth[y0:y1, x0:x1]) for x0, y0, x1, y1 in hand_boxes(hand_mask, padding)]
     return [(got, want) for got, want in pairs if min(got.shape[:2]) >= 7]
 
 

@@ -15,15 +15,11 @@ import numpy as np
 import torch
 
 from .. import imaging
-from ..data.skin import SKIN_LABELS
+from ..data.skin import SKIN_LABELS, median_colour
+
 # Human skin tones from light to deep (sRGB), spread over the range photos show
 SKIN_PALETTE = ((255, 224, 196), (246, 208, 176), (236, 188, 150), (224, 172, 130), (198, 140, 100),
                 (176, 120, 82), (150, 96, 62), (126, 78, 50), (100, 62, 40), (76, 48, 32))
-
-
-def skin_tone(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    """The median colour of the skin pixels (uint8 RGB image, bool mask)."""
-    return np.median(image[skin].reshape(-1, 3), axis=0)
 
 
 def recolour(image: torch.Tensor, skin: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
@@ -40,7 +36,7 @@ def skin_variants(example: dict, parse: np.ndarray, count: int, rng: np.random.G
     skin_full = np.isin(parse, SKIN_LABELS)
     if count <= 0 or not skin_full.any():
         return []
-    source = skin_tone(example["photo"], skin_full)
+    source = median_colour(example["photo"], skin_full)
     skin = torch.from_numpy(imaging.resize_labels(skin_full, size))
     kept_skin = skin & example["inpaint_mask"][0].bool()  # the region of the inpaint image is grey, not skin
     palette = np.array(SKIN_PALETTE, np.float64)

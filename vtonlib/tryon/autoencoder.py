@@ -27,7 +27,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-TAEF2_FILES = ("taef2_encoder.pth", "taef2_decoder.pth")
+from ..checkpoint import read_legacy
+from ..fileio import DataError
+
 SAVED_FILES = ("encoder.safetensors", "decoder.safetensors")  # how a model folder keeps them
 
 
@@ -106,8 +108,7 @@ class TinyAutoencoder(nn.Module):
     def load_released(self, encoder_file, decoder_file) -> "TinyAutoencoder":
         """Load the released ``taef2_encoder.pth`` / ``taef2_decoder.pth`` (plain state dicts, no code run)."""
         for part, path in ((self.encoder, encoder_file), (self.decoder, decoder_file)):
-            state = _read_state(path)
-            _load_exact(part, {k: v.float() for k, v in state.items()}, path)
+            _load_exact(part, {k: v.float() for k, v in read_legacy(path).items()}, path)
         return self
 
     def save(self, directory: str | os.PathLike) -> None:
@@ -124,24 +125,14 @@ class TinyAutoencoder(nn.Module):
         for part, name in ((self.encoder, SAVED_FILES[0]), (self.decoder, SAVED_FILES[1])):
             path = Path(directory) / name
             if not path.exists():
-                from ..fileio import DataError
-
                 raise DataError(path, "missing: the model folder's TAEF2 weights")
             _load_exact(part, load_file(str(path)), path)
         return self
 
 
-def _read_state(path) -> dict:
-    from ..checkpoint import read_legacy
-
-    return read_legacy(path)
-
-
 def _load_exact(module: nn.Module, state: dict, path) -> None:
     missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:
-        from ..fileio import DataError
-
         raise DataError(path, f"not TAEF2 weights: {len(missing)} parameters missing (e.g. {missing[:2]}), "
                               f"{len(unexpected)} unexpected (e.g. {unexpected[:2]})")
 
@@ -162,10 +153,6 @@ class KLAutoencoder(nn.Module):
     @property
     def downscale(self) -> int:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
-
-    @property
-    def config(self):
-        return self.vae.config
 
     def encode(self, images: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
         dist = self.vae.encode(images).latent_dist

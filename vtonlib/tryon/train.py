@@ -5,8 +5,8 @@ precision there); on a CPU it is one plain process.
 
 DCI-VTON's objective: epsilon L2 + 0.1 x L1(decoded x0, photo) + 0.001 x VGG19 perceptual (when its
 weights are on disk); the garment condition is replaced by the learned unconditional vector in 20 % of
-samples. A model configured for v-prediction (the tiny preset) regresses v instead of epsilon. The
-autoencoder and CLIP are frozen; the UNet, the mapper, its LayerNorm and projection, and the
+samples. A model configured for another prediction type regresses that instead of epsilon (the tiny
+preset: the change to the inpaint latent). The autoencoder and CLIP are frozen; the UNet, the mapper, its LayerNorm and projection, and the
 unconditional vector train (AdamW).
 """
 
@@ -48,7 +48,6 @@ class TrainConfig:
     vgg_weight: float = 1e-3  # perceptual term, when the VGG19 weights are on disk
     uncond_prob: float = 0.2  # share of samples trained with the learned "no garment" vector
     outside_weight: float = 0.1  # loss weight of latent pixels the photo keeps (pasted back anyway); DCI-VTON 1
-    snr_gamma: float | None = None  # Min-SNR-gamma loss weights per timestep (Hang et al. 2023); DCI-VTON None
     timestep_shift: float = 3.0  # > 1 draws noisier timesteps more often (SD3's shift); DCI-VTON 1 (uniform)
     skin_variants: int = 2  # recoloured copies of each training person (.augment); DCI-VTON 0
     seed: int = 0
@@ -102,23 +101,12 @@ def draw_timesteps(count: int, steps: int, shift: float, generator) -> torch.Ten
     return (shift * u / (1 + (shift - 1) * u) * steps).long().clamp(max=steps - 1)
 
 
-def snr_weights(alpha_bar: torch.Tensor, gamma: float | None, prediction_type: str) -> torch.Tensor | None:
-    """Min-SNR-gamma weights, (B, 1, 1, 1): each timestep's loss counts as if its target were the clean latent
-    with the signal-to-noise ratio capped at ``gamma``, so the many nearly noise-free steps stop dominating."""
-    if gamma is None:
-        return None
-    snr = alpha_bar / (1 - alpha_bar)
-    return snr.clamp(max=gamma) / (snr + 1 if prediction_type == "v_prediction" else snr)
-
-
-def region_weighted_mse(prediction, target, keep, outside_weight: float, weights=None) -> torch.Tensor:
+def region_weighted_mse(prediction, target, keep, outside_weight: float) -> torch.Tensor:
     """Per sample, the MSE weighted 1 on the region to repaint (``keep`` 0) and ``outside_weight`` on the kept
-    latent pixels (their photo pixels are pasted back over the result anyway); then the mean over the batch,
-    each sample times its ``weights`` (B, 1, 1, 1). ``outside_weight`` 1 without ``weights`` is the plain MSE."""
+    latent pixels (their photo pixels are pasted back over the result anyway); then the mean over the batch.
+    ``outside_weight`` 1 is the plain MSE."""
     spatial = 1 - (1 - outside_weight) * keep.expand(-1, 1, *prediction.shape[-2:])  # (B, 1, h, w)
     per_sample = ((prediction - target) ** 2 * spatial).sum((1, 2, 3)) / (spatial.sum((1, 2, 3)) * prediction.shape[1])
-    if weights is not None:
-        per_sample = per_sample * weights.view(-1)
     return per_sample.mean()
 
 
@@ -157,7 +145,8 @@ def training_examples(data: TryOnPairs, skin_variants: int, seed: int) -> tuple[
 
 
 def trainable_parameters(model: TryOnModel) -> list[torch.nn.Parameter]:
-    """UNet, mapper, final LayerNorm, projection and the unconditional vector; CLIP and the VAE stay frozen."""
+    """UNet, mapper, final LayerNorm, projection and the unconditional vector; CLIP and the autoencoder stay
+    frozen."""
     model.autoencoder.requires_grad_(False)
     model.image_encoder.requires_grad_(False)
     enc = model.image_encoder
@@ -240,8 +229,7 @@ def train_tryon(root, out, config: TryOnConfig | None = None, train_config: Trai
         drop = torch.rand(cfg.batch_size, generator=generator) < cfg.uncond_prob
         noise_pred = model(noisy, z_inpaint, mask, t.to(device), garment.to(device), drop.to(device))
         target = training_target(z, noise, a, prediction, z_inpaint)
-        loss_eps = region_weighted_mse(noise_pred, target, mask, cfg.outside_weight,
-                                       snr_weights(a, cfg.snr_gamma, prediction))
+        loss_eps = region_weighted_mse(noise_pred, target, mask, cfg.outside_weight)
         k = min(cfg.x0_batch, cfg.batch_size)
         x0_latent = predicted_clean(noisy[:k], noise_pred[:k], a[:k], prediction, z_inpaint[:k])
         x0_latent, photo = region_window(x0_latent, photo[:k], mask[:k], cfg.x0_window, net.downscale, generator)
