@@ -112,7 +112,8 @@ def _warp_train(args) -> int:
 def _warp_apply(args) -> int:
     from .warp import apply_warp
 
-    report = apply_warp(args.root, args.ckpt, split=args.split, unpaired=args.unpaired, progress=not args.quiet)
+    report = apply_warp(args.root, args.ckpt, split=args.split, unpaired=args.unpaired, progress=not args.quiet,
+                        align_corners=args.align_corners)
     failed = sum("error" in v for v in report["images"].values())
     prefix = "unpaired-" if args.unpaired else ""
     print(f"{report['written_this_run']} warped garments written to {args.root}/{args.split}/{prefix}cloth-warp "
@@ -122,15 +123,22 @@ def _warp_apply(args) -> int:
 
 
 def _tryon_convert(args) -> int:
-    from .tryon.convert import convert_checkpoint
-
     from .tryon import TryOnConfig
+    from .tryon.convert import convert_checkpoint
+    from .tryon.ldm_config import config_from_ldm, read_ldm_config
+    from .tryon.model import SAMPLING_COURSE, SAMPLING_DCI
 
     if not args.check_only and not args.out:
         raise ValueError("give an output folder, or --check-only")
-    report = convert_checkpoint(args.checkpoint, None if args.check_only else args.out, TryOnConfig.preset(args.preset))
+    config = config_from_ldm(read_ldm_config(args.config)) if args.config else TryOnConfig.full()
+    if args.dataset:
+        config.dataset = args.dataset
+    if args.sampling:
+        config.sampling = dict(SAMPLING_DCI if args.sampling == "dci-vton" else SAMPLING_COURSE)
+    report = convert_checkpoint(args.checkpoint, None if args.check_only else args.out, config)
     print(f"{report['used']} of {report['source_tensors']} tensors used; filled "
           + ", ".join(f"{k} {v}" for k, v in report["filled"].items()))
+    print(f"inputs formed as {config.dataset}; sampling: " + ", ".join(f"{k} {v}" for k, v in config.sampling.items()))
     for reason, entry in report["unused"].items():
         print(f"  unused ({reason}): {entry['count']}, e.g. {', '.join(entry['examples'])}")
     print(f"model folder written to {args.out}" if not args.check_only else "checked only; nothing written")
@@ -373,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="a trained .safetensors, or the released warp_viton.pth")
     p.add_argument("--split", default="test")
     p.add_argument("--unpaired", action="store_true", help="warp the pairs file's garments")
+    p.add_argument("--align-corners", action=argparse.BooleanOptionalAction, default=None,
+                   help="grid_sample's convention (default: what the model recorded; a released .pth: False, as "
+                        "DCI-VTON's warp_viton.pth was trained; PF-AFN's own release: --align-corners)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_warp_apply)
 
@@ -382,7 +393,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("out", nargs="?", help="model folder to write")
     p.add_argument("--check-only", action="store_true", help="verify every tensor and shape; write nothing")
-    p.add_argument("--preset", choices=["tiny", "full"], default="full", help="the model's sizes (default: full)")
+    p.add_argument("--config", metavar="LDM_YAML",
+                   help="the checkpoint's original config (configs/viton512.yaml, ..._v2.yaml, Paint-by-Example's "
+                        "v1.yaml): its sizes, schedule and dataset; default: the released viton512.ckpt's")
+    p.add_argument("--dataset", choices=["dci-v1", "dci-v2", "course"],
+                   help="how the inputs are formed (default: from the config's dataset class; v1 without one)")
+    p.add_argument("--sampling", choices=["dci-vton", "course"],
+                   help="sample exactly as DCI-VTON's test.py (default) or the course's way")
     p.set_defaults(func=_tryon_convert)
     p = tryon_sub.add_parser("train", help="train the try-on model on the frozen pretrained autoencoder; resumable")
     p.add_argument("root")

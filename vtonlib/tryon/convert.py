@@ -38,6 +38,10 @@ NOT_WEIGHTS = {
     "posterior_mean_coef2": SCHEDULE, "logvar": "per-timestep loss weights (training only)",
     "first_stage_model.loss.": "the autoencoder's training loss (discriminator, LPIPS)",
     "cond_stage_model.transformer.vision_model.embeddings.position_ids": "a constant index buffer",
+    "cond_stage_model.transformer.embeddings.position_ids": "a constant index buffer",
+    # LatentTryOnDiffusion holds the VGG19 of its perceptual training loss as a submodule, so a Lightning
+    # checkpoint of it carries these; sampling never runs them
+    "vgg.": "VGG19 of DCI-VTON's perceptual training loss (training only)",
 }
 MAPPER = {  # GLIDE-style block (Paint-by-Example's xf.py) -> diffusers BasicTransformerBlock
     "attn.c_qkv": ("attn1.to_q", "attn1.to_k", "attn1.to_v"),  # one head: q, k, v are contiguous thirds
@@ -94,11 +98,19 @@ def _check(name: str, converted: dict, target: dict, problems: list) -> None:
         problems.append(f"{name}: {len(wrong)} shape mismatches (key, source, target), e.g. {wrong[:3]}")
 
 
+def mapper_depth(state: dict) -> int:
+    """How many blocks the checkpoint's garment mapper has (Paint-by-Example: 5, whatever the CLIP tower)."""
+    prefix = ENCODER + "mapper.resblocks."
+    return len({k[len(prefix):].split(".", 1)[0] for k in state if k.startswith(prefix)})
+
+
 def convert_state_dict(state: dict, config: TryOnConfig | None = None, source_name: str = "checkpoint"):
-    """(converted state dicts per network, report). Raises DataError naming what does not fit."""
+    """(converted state dicts per network, report). Raises DataError naming what does not fit. The config's
+    ``mapper_layers`` is set from the checkpoint."""
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
 
     config = config or TryOnConfig.full()
+    config.mapper_layers = mapper_depth(state)
     if config.autoencoder["kind"] != "kl":
         raise ValueError(f"LDM checkpoints carry Stable Diffusion's AutoencoderKL; the config {config.name!r} has "
                          f"a {config.autoencoder['kind']!r} autoencoder")
@@ -139,11 +151,15 @@ def convert_state_dict(state: dict, config: TryOnConfig | None = None, source_na
 
 def convert_checkpoint(source: str | os.PathLike, out_dir: str | os.PathLike | None,
                        config: TryOnConfig | None = None) -> dict:
-    """Convert a released ``.ckpt`` into a model folder (``out_dir=None``: check only); return the report."""
+    """Convert a released ``.ckpt`` into a model folder (``out_dir=None``: check only); return the report.
+    ``config``: the model's (:func:`.ldm_config.config_from_ldm` of its yaml); default the released
+    DCI-VTON's, ``TryOnConfig.full()``."""
     state = read_legacy(source)
+    config = config or TryOnConfig.full()
     converted, report = convert_state_dict(state, config, str(source))
+    report["config"] = {"name": config.name, "dataset": config.dataset, "sampling": config.sampling,
+                        "mapper_layers": config.mapper_layers}
     if out_dir is not None:
-        config = config or TryOnConfig.full()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = TryOnModel(config)

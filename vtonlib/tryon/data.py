@@ -48,12 +48,18 @@ def garment_picture(crop: torch.Tensor) -> np.ndarray:
     return imaging.to_image(unit * 2 - 1)
 
 
-def _warped_garment(ds: VitonDataset, person_id: str, unpaired: bool) -> tuple[np.ndarray, np.ndarray, str]:
-    """(RGB, soft mask in [0, 1], where it came from) of the warped garment for this person."""
+def _warped_garment(ds: VitonDataset, person_id: str, unpaired: bool,
+                    size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, str]:
+    """(RGB, soft mask in [0, 1], where it came from) of the warped garment for this person, at ``size``
+    (the photo's): files of another size, such as DCI-VTON's own 512x384 warps, are resized."""
     key = "unpaired_cloth_warp" if unpaired else "cloth_warp"
     if person_id in ds.files(key) and person_id in ds.files(key + "_mask"):
-        return (imaging.read_image(ds.path(key, person_id)), imaging.read_grey(ds.path(key + "_mask", person_id)),
-                "warp model")
+        image, mask = imaging.read_image(ds.path(key, person_id)), imaging.read_grey(ds.path(key + "_mask", person_id))
+        if image.shape[:2] != size:
+            image = imaging.resize_image(image, size)
+        if mask.shape != size:
+            mask = np.clip(imaging.resize_image(mask, size), 0, 1)
+        return image, mask, "warp model"
     prefix = "unpaired-" if unpaired else ""
     if ds.has_truth and ds.truth_path(f"{prefix}cloth-warp", person_id).exists():
         return (ds.read_truth(f"{prefix}cloth-warp", person_id),
@@ -88,7 +94,7 @@ def tryon_example(ds: VitonDataset, person_id: str, cloth_id: str, size: tuple[i
                   unpaired: bool = False, hand_mask: np.ndarray | None = None, erode: int = 1) -> dict:
     """Everything the model needs for one pair, at the model's ``size``; full-size arrays for paste-back.
 
-    Tensors: image, inpaint_image (3, H, W) in [-1, 1]; inpaint_mask (1, H, W), 1 = keep. Arrays:
+    Tensors: image, inpaint_image, warp_feat (3, H, W) in [-1, 1]; inpaint_mask (1, H, W), 1 = keep. Arrays:
     ``photo`` (the full-size person), ``region`` (full-size bool, True = repainted), ``cloth``/``cloth_mask``
     (for the garment crop, taken per use so training can jitter it). With ``hand_mask`` (bool, photo
     size) the hands are preserved: taken out of the region (:func:`preserve_hands`).
@@ -99,7 +105,7 @@ def tryon_example(ds: VitonDataset, person_id: str, cloth_id: str, size: tuple[i
         if hand_mask.shape != region.shape:
             raise DataError(person_id, f"hand mask {hand_mask.shape} differs from the photo's {region.shape}")
         region = preserve_hands(region, hand_mask, erode)
-    warped, warped_mask, source = _warped_garment(ds, person_id, unpaired)
+    warped, warped_mask, source = _warped_garment(ds, person_id, unpaired, photo.shape[:2])
     agnostic = imaging.to_tensor(agnostic_image(photo, region))
     garment = imaging.to_tensor(warped) * torch.from_numpy(warped_mask)[None]
     keep = imaging.mask_to_tensor(~region)
@@ -112,10 +118,41 @@ def tryon_example(ds: VitonDataset, person_id: str, cloth_id: str, size: tuple[i
         "id": person_id, "cloth_id": cloth_id, "warp_source": source,
         "image": resize(imaging.to_tensor(photo)),
         "inpaint_image": resize(inpaint),
+        # DCI-VTON's warp_feat: the photo, with the warped garment in the region (its start image)
+        "warp_feat": resize(garment * (1 - keep) + imaging.to_tensor(photo) * keep),
         "inpaint_mask": imaging.mask_to_tensor(imaging.resize_labels(~region, size)),
         "photo": photo, "region": region, "cloth": cloth.image, "cloth_mask": cloth.mask,
         "clip_size": clip_size,
     }
+
+
+def dci_example(ds: VitonDataset, person_id: str, cloth_id: str, version: str, unpaired: bool = False,
+                size: int = 512, hand_mask: np.ndarray | None = None) -> dict:
+    """The same dict as :func:`tryon_example`, formed exactly as DCI-VTON's dataset of ``version`` ("v1":
+    ``viton512.ckpt``, "v2": the 2023 model) forms it (:func:`vtonlib.data.dci.diffusion_item`), plus the
+    ``garment`` crop and ``warp_feat`` (the start image). ``hand_mask`` keeps those pixels of the photo."""
+    from ..data import dci
+
+    item = dci.diffusion_item(ds, person_id, cloth_id, unpaired, version, size)
+    photo = ds.read_image(person_id)
+    keep = item["inpaint_mask"]
+    if hand_mask is not None:
+        hands = imaging.mask_to_tensor(imaging.resize_labels(hand_mask.astype(bool), (size, size)))
+        keep = torch.maximum(keep, hands)
+    region = imaging.resize_labels(keep[0].numpy() < 0.5, photo.shape[:2])
+    return {"id": person_id, "cloth_id": cloth_id, "warp_source": f"warp files, formed as DCI-VTON {version}",
+            "image": item["GT"], "inpaint_image": item["inpaint_image"], "inpaint_mask": keep,
+            "warp_feat": item["warp_feat"], "garment": item["ref_imgs"], "photo": photo, "region": region}
+
+
+def model_example(ds: VitonDataset, person_id: str, cloth_id: str, config, unpaired: bool = False,
+                  hand_mask: np.ndarray | None = None) -> dict:
+    """The inputs of one pair as the model's config says they were formed in training (``config.dataset``:
+    the course's way, or DCI-VTON's v1 / v2 for its released weights)."""
+    if config.dataset in ("dci-v1", "dci-v2"):
+        return dci_example(ds, person_id, cloth_id, config.dataset.removeprefix("dci-"), unpaired,
+                           config.model_size[0], hand_mask)
+    return tryon_example(ds, person_id, cloth_id, config.model_size, config.clip["image_size"], unpaired, hand_mask)
 
 
 class TryOnPairs(torch.utils.data.Dataset):

@@ -43,6 +43,19 @@ SD_VAE = dict(kind="kl", block_out_channels=(128, 256, 512, 512), layers_per_blo
 # TAEF2's latent statistics on the built-in sample's train photos and garments (mean, 1 / std), the
 # default until a training run measures its own data's (train_tryon does)
 TAEF2 = dict(kind="taef2", latent_channels=32, shift=-0.011, scale=1.4675)
+# How a try-on is sampled (TryOnPipeline). DCI-VTON's test.py, reproduced to float noise for its released
+# weights: the last step lands on alphas_cumprod[0] (CompVis' samplers), the mask is resized to the latent
+# bilinearly (torchvision's Resize), the inpaint latent is a sample of the autoencoder's posterior, and the
+# start is q_sample(latent of warp_feat, t=999). The course's own choices: end on a clean latent, nearest
+# mask (a latent pixel is kept or repainted, never half), the posterior's mode (no noise in the condition),
+# and the inpaint latent noised to the first sampler timestep.
+SAMPLING_DCI = dict(final_alpha="alpha_bar_0", mask_resize="bilinear", inpaint_latent="sample", start="t_max")
+SAMPLING_COURSE = dict(final_alpha="one", mask_resize="nearest", inpaint_latent="mode", start="first_step")
+SAMPLING_CHOICES = dict(final_alpha=("one", "alpha_bar_0"), mask_resize=("nearest", "bilinear"),
+                        inpaint_latent=("mode", "sample"), start=("first_step", "t_max"))
+# How the model's inputs are formed from a dataset root (vtonlib.tryon.data): the course's own way, or as
+# DCI-VTON's dataset of the checkpoint's release forms them (cp_dataset.py for viton512.ckpt, v2 for 2023)
+DATASETS = ("course", "dci-v1", "dci-v2")
 
 
 @dataclass
@@ -56,6 +69,20 @@ class TryOnConfig:
     # the noise schedule: LDM's "linear" schedule is linear in sqrt(beta), diffusers' "scaled_linear"
     scheduler: dict = field(default_factory=lambda: {"num_train_timesteps": 1000, "beta_start": 0.00085,
                                                      "beta_end": 0.012, "beta_schedule": "scaled_linear"})
+    # blocks of the garment encoder's mapper; None: diffusers' rule, (CLIP layers + 1) // 5 (5 for ViT-L/14)
+    mapper_layers: int | None = None
+    dataset: str = "course"  # one of DATASETS
+    sampling: dict = field(default_factory=lambda: dict(SAMPLING_COURSE))
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset convention {self.dataset!r}; one of {', '.join(DATASETS)}")
+        self.sampling = {**SAMPLING_COURSE, **self.sampling}
+        for key, value in self.sampling.items():
+            if key not in SAMPLING_CHOICES or value not in SAMPLING_CHOICES[key]:
+                choices = SAMPLING_CHOICES.get(key)
+                raise ValueError(f"sampling option {key}={value!r}: " + (f"one of {choices}" if choices else
+                                 f"unknown option; known: {', '.join(SAMPLING_CHOICES)}"))
 
     @property
     def latent_channels(self) -> int:
@@ -72,6 +99,7 @@ class TryOnConfig:
                       attention_head_dim=8, norm_num_groups=32),
             clip=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
                       image_size=224, patch_size=14),
+            mapper_layers=5, dataset="dci-v1", sampling=dict(SAMPLING_DCI),
         )
 
     @classmethod
@@ -152,7 +180,16 @@ def clip_config(config: TryOnConfig) -> CLIPVisionConfig:
 
 
 def build_image_encoder(config: TryOnConfig) -> PaintByExampleImageEncoder:
-    return PaintByExampleImageEncoder(clip_config(config), proj_size=config.cross_attention_dim)
+    encoder = PaintByExampleImageEncoder(clip_config(config), proj_size=config.cross_attention_dim)
+    if config.mapper_layers is not None and config.mapper_layers != len(encoder.mapper.blocks):
+        # diffusers ties the mapper's depth to the CLIP tower's; Paint-by-Example's is fixed at 5 blocks
+        from diffusers.models.attention import BasicTransformerBlock
+
+        width = config.clip["hidden_size"]
+        encoder.mapper.blocks = torch.nn.ModuleList(
+            BasicTransformerBlock(width, 1, width, activation_fn="gelu", attention_bias=True)
+            for _ in range(config.mapper_layers))
+    return encoder
 
 
 class TryOnModel(torch.nn.Module):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import torch
@@ -25,11 +26,23 @@ class TryOnPipeline:
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, scheduler: str = "dpm", device: str = "cpu"):
         model = TryOnModel.load(directory, device)
-        return cls(model, make_scheduler(scheduler, model.config.scheduler))
+        return cls(model, make_scheduler(scheduler, model.config.scheduler, model.config.sampling["final_alpha"]))
 
     def set_scheduler(self, name: str) -> None:
         """Swap the sampler (``plms``, ``ddim``, ``dpm``); the model is untouched."""
-        self.scheduler = make_scheduler(name, self.model.config.scheduler)
+        self.scheduler = make_scheduler(name, self.model.config.scheduler, self.sampling["final_alpha"])
+
+    def with_sampling(self, sampling: dict, scheduler: str = "plms") -> "TryOnPipeline":
+        """The same networks, sampled another way (``TryOnConfig.sampling``: ``SAMPLING_DCI``, the original's
+        test.py, or ``SAMPLING_COURSE``), with a fresh ``scheduler``."""
+        config = dataclasses.replace(self.model.config, sampling=dict(sampling))
+        model = TryOnModel(config, self.model.unet, self.model.autoencoder, self.model.image_encoder)
+        return TryOnPipeline(model, make_scheduler(scheduler, config.scheduler, config.sampling["final_alpha"]))
+
+    @property
+    def sampling(self) -> dict:
+        """How this model is sampled (``TryOnConfig.sampling``: DCI-VTON's way or the course's)."""
+        return self.model.config.sampling
 
     @property
     def device(self) -> torch.device:
@@ -64,10 +77,27 @@ class TryOnPipeline:
             return torch.cat([self.model.unconditional(len(garment)).to(cond.dtype), cond])
         return cond
 
-    def prepare_mask_latents(self, inpaint_image, inpaint_mask):
-        latent = self.model.encode(inpaint_image)
-        mask = F.interpolate(inpaint_mask, size=latent.shape[-2:], mode="nearest")
-        return latent, mask
+    def encode_image(self, images, generator=None, noise=None):
+        """Latents of images: the posterior's mode, or (``sampling["inpaint_latent"] == "sample"``, as
+        DCI-VTON) a sample of it, drawn from ``generator`` or given as ``noise`` (standard normal)."""
+        if self.sampling["inpaint_latent"] == "mode" or not hasattr(self.model.autoencoder, "vae"):
+            return self.model.encode(images)  # TAEF2 is deterministic: there is no posterior to sample
+        vae = self.model.autoencoder.vae
+        dist = vae.encode(images).latent_dist
+        if noise is None:
+            noise = torch.randn(dist.mean.shape, generator=generator, device=dist.mean.device, dtype=dist.mean.dtype)
+        return (dist.mean + dist.std * noise.to(dist.mean)) * float(vae.config.scaling_factor)
+
+    def resize_mask(self, inpaint_mask, size):
+        """The pixel mask at latent size: nearest (each latent pixel kept or repainted) or bilinear, as
+        DCI-VTON's test.py (torchvision's Resize on a tensor: bilinear, no antialiasing)."""
+        if self.sampling["mask_resize"] == "bilinear":
+            return F.interpolate(inpaint_mask, size=size, mode="bilinear", align_corners=False, antialias=False)
+        return F.interpolate(inpaint_mask, size=size, mode="nearest")
+
+    def prepare_mask_latents(self, inpaint_image, inpaint_mask, generator=None, noise=None):
+        latent = self.encode_image(inpaint_image, generator, noise)
+        return latent, self.resize_mask(inpaint_mask, latent.shape[-2:])
 
     def get_timesteps(self, num_inference_steps, strength):
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
@@ -76,9 +106,16 @@ class TryOnPipeline:
             self.scheduler.set_begin_index(start * self.scheduler.order)
         return self.scheduler.timesteps[start * self.scheduler.order:]
 
+    def start_timestep(self, timesteps, strength):
+        """The timestep the start latent is noised to: the first sampler step, or (DCI-VTON, full strength)
+        the last training timestep, 999, a few steps above the first sampler step."""
+        if self.sampling["start"] == "t_max" and strength == 1:
+            return torch.tensor(self.scheduler.config.num_train_timesteps - 1, device=timesteps.device)
+        return timesteps[0]
+
     def prepare_latents(self, start_latent, timestep, generator, latents, noise=None):
-        """DCI-VTON does not start from pure noise: it noises the latent of the inpaint image (the warped
-        garment in place) to the first timestep, so the garment's layout survives into the result."""
+        """DCI-VTON does not start from pure noise: it noises the latent of an image with the warped garment
+        in place (``warp_feat``) to a high timestep, so the garment's layout survives into the result."""
         if latents is not None:
             return latents.to(self.device)
         if noise is None:
@@ -110,12 +147,18 @@ class TryOnPipeline:
     def decode_latents(self, latents):
         return self.model.decode(latents).clamp(-1, 1)
 
+    @staticmethod
+    def paste_back(images, inpaint_mask, source_image):
+        """The source's pixels where the mask keeps them (1), the generated ones elsewhere (test.py's x_result)."""
+        return images * (1 - inpaint_mask) + source_image * inpaint_mask
+
     @torch.no_grad()
     def __call__(self, inpaint_image: torch.Tensor, inpaint_mask: torch.Tensor, garment: torch.Tensor,
                  source_image: torch.Tensor | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
                  strength: float = 1.0, generator: torch.Generator | None = None, latents: torch.Tensor | None = None,
                  output_type: str = "np", trajectory_every: int = 0, init_image: torch.Tensor | None = None,
-                 noise: torch.Tensor | None = None):
+                 noise: torch.Tensor | None = None, inpaint_noise: torch.Tensor | None = None,
+                 init_noise: torch.Tensor | None = None):
         """Try a garment on.
 
         Args:
@@ -132,12 +175,17 @@ class TryOnPipeline:
                 is less noisy and more of the inpaint image survives.
             generator (`torch.Generator`, *optional*): makes the result reproducible.
             latents (`torch.Tensor`, *optional*): start latents, instead of the noised inpaint latent.
-            output_type (`str`, *optional*, defaults to "np"): "np" for uint8 (B, H, W, 3), "pt" for tensors.
+            output_type (`str`, *optional*, defaults to "np"): "np" for uint8 (B, H, W, 3), "pt" for tensors,
+                "latent" for the final latents (not decoded, nothing pasted back).
             trajectory_every (`int`, *optional*): also return (timestep, x_t, predicted x0) latents every N steps.
             init_image (`torch.Tensor`, *optional*): (B, 3, H, W) image whose latent is noised to start from,
-                instead of the inpaint image's (hand correction starts from the try-on result, strength < 1).
+                instead of the inpaint image's: DCI-VTON's ``warp_feat`` (the photo with the warped garment
+                pasted into the region), or the try-on result for the hand correction (strength < 1).
             noise (`torch.Tensor`, *optional*): the start noise, (B, C, H/8, W/8), instead of drawing it from
                 ``generator``: results then do not depend on what else shares the batch.
+            inpaint_noise, init_noise (`torch.Tensor`, *optional*): the standard-normal noise of the posterior
+                samples of the inpaint image's and the init image's latents, where the model samples them
+                (``sampling["inpaint_latent"] == "sample"``), instead of drawing it from ``generator``.
 
         Returns:
             The images; with ``trajectory_every``, a tuple (images, trajectory).
@@ -151,12 +199,14 @@ class TryOnPipeline:
         # 2. Encode the garment
         condition = self.encode_garment(garment, guidance_scale)
         # 3. Encode the inpaint image; the mask at latent size
-        inpaint_latent, mask = self.prepare_mask_latents(inpaint_image, inpaint_mask)
+        inpaint_latent, mask = self.prepare_mask_latents(inpaint_image, inpaint_mask, generator, inpaint_noise)
         # 4. Timesteps
         timesteps = self.get_timesteps(num_inference_steps, strength)
-        # 5. Start latents: the inpaint latent (or the init image's), noised to the first timestep
-        start_latent = inpaint_latent if init_image is None else self.model.encode(init_image.to(device))
-        latents = self.prepare_latents(start_latent, timesteps[0], generator, latents, noise)
+        # 5. Start latents: the inpaint latent (or the init image's), noised (in the order DCI-VTON draws)
+        start_latent = inpaint_latent if init_image is None else self.encode_image(init_image.to(device), generator,
+                                                                                   init_noise)
+        latents = self.prepare_latents(start_latent, self.start_timestep(timesteps, strength), generator, latents,
+                                       noise)
         trajectory = []
         # 6. Denoising loop
         for i, t in enumerate(timesteps):
@@ -175,10 +225,12 @@ class TryOnPipeline:
             # x_t -> x_t-1 (in the sampler's own terms: the same, the clean latent, or the noise it implies)
             output = self.sampler_output(latents, noise_pred, t, inpaint_latent)
             latents = self.scheduler.step(output, t, latents).prev_sample
+        if output_type == "latent":  # the sampler's own result, before decoding
+            return (latents, trajectory) if trajectory_every else latents
         # 7. Decode
         images = self.decode_latents(latents)
         # 8. Paste back the pixels outside the region: only the repainted region may change
-        images = images * (1 - inpaint_mask) + source_image * inpaint_mask
+        images = self.paste_back(images, inpaint_mask, source_image)
         # 9. Output
         if output_type == "np":
             images = imaging.to_image(images)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .. import imaging
 from ..hands.batch import read_hand_mask
 from ..fileio import DataError, read_json, write_json
-from .data import garment_crop, tryon_example
+from .data import garment_crop, model_example
 from .pipeline import TryOnPipeline
 
 REPORT = "tryon.json"
@@ -39,11 +39,15 @@ def try_on(pipe: TryOnPipeline, examples: list[dict], num_inference_steps: int =
     """Results at the photos' size for a batch of :func:`~vtonlib.tryon.data.tryon_example` dicts."""
     clip_size = pipe.model.config.clip["image_size"]
     stack = lambda key: torch.stack([e[key] for e in examples])  # noqa: E731
-    garments = torch.stack([garment_crop(e["cloth"], e["cloth_mask"], clip_size) for e in examples])
+    garments = torch.stack([e["garment"] if "garment" in e else garment_crop(e["cloth"], e["cloth_mask"], clip_size)
+                            for e in examples])
     generator = torch.Generator().manual_seed(seed)
+    # DCI-VTON noises the latent of warp_feat (the photo with the warped garment in the region) to t = 999
+    start_from_feat = pipe.sampling["start"] == "t_max" and strength == 1
+    init = stack("warp_feat") if start_from_feat and all("warp_feat" in e for e in examples) else None
     images = pipe(stack("inpaint_image"), stack("inpaint_mask"), garments, source_image=stack("image"),
                   num_inference_steps=num_inference_steps, strength=strength, guidance_scale=guidance_scale,
-                  generator=generator)
+                  generator=generator, init_image=init)
     return [to_photo_size(img, e) for img, e in zip(images, examples)]
 
 
@@ -72,15 +76,15 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
                    "scheduler": scheduler, "steps": num_inference_steps, "seed": seed, "strength": strength,
                    "preserve_hands": str(preserve_hands) if preserve_hands else None})
     pairs = ds.pairs(unpaired=unpaired)[state.process_index::state.num_processes]
-    todo = [(p, c) for p, c in pairs if not (out / result_name(p, c)).exists()]
-    size, clip_size = pipe.model.config.model_size, pipe.model.config.clip["image_size"]
+    # a pairs file may list a person twice (paired mode then asks for one result twice): once is enough
+    todo = list(dict.fromkeys((p, c) for p, c in pairs if not (out / result_name(p, c)).exists()))
     written = 0
     for start in tqdm(range(0, len(todo), batch_size), desc="trying on", disable=not progress):
         examples = []
         for person_id, cloth_id in todo[start:start + batch_size]:
             try:
                 hand_mask = read_hand_mask(preserve_hands, person_id) if preserve_hands else None
-                examples.append(tryon_example(ds, person_id, cloth_id, size, clip_size, unpaired, hand_mask))
+                examples.append(model_example(ds, person_id, cloth_id, pipe.model.config, unpaired, hand_mask))
             except (DataError, ValueError) as e:  # this pair is reported; the others go on
                 report["images"][result_name(person_id, cloth_id)] = {"error": str(e)}
         if not examples:

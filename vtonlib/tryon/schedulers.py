@@ -11,22 +11,28 @@ from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, PNDMScheduler
 SCHEDULERS = ("plms", "ddim", "dpm")
 
 
-def make_scheduler(name: str, schedule: dict):
-    """A fresh scheduler by name, on ``schedule`` (num_train_timesteps, beta_start, beta_end, beta_schedule)."""
+def make_scheduler(name: str, schedule: dict, final_alpha: str = "one"):
+    """A fresh scheduler by name, on ``schedule`` (num_train_timesteps, beta_start, beta_end, beta_schedule).
+
+    ``final_alpha``: where PLMS and DDIM's last step lands: "one" (a clean latent) or "alpha_bar_0" (the
+    first training timestep's alphas_cumprod, as CompVis' samplers, hence DCI-VTON, do)."""
+    if final_alpha not in ("one", "alpha_bar_0"):
+        raise ValueError(f"final_alpha must be 'one' or 'alpha_bar_0', got {final_alpha!r}")
+    to_one = final_alpha == "one"
     common = dict(schedule, steps_offset=1)  # Stable Diffusion's timestep convention (..., 21, 11, 1)
-    own = common.get("prediction_type", "epsilon")
+    own = common["prediction_type"] = common.get("prediction_type", "epsilon")
     if own not in PREDICTION_TYPES:
         raise ValueError(f"unknown prediction type {own!r}; one of {', '.join(PREDICTION_TYPES)}")
     if own == "inpaint_residual":  # the samplers step with the clean latent it implies
         common["prediction_type"] = "sample"
     if name == "plms" and common["prediction_type"] == "sample":  # PNDM knows epsilon and v only: the
         common["prediction_type"] = "epsilon"  # pipeline hands it the noise the prediction implies
-    # All three end on a clean latent, as DPM-Solver++ does (its last sigma is zero). CompVis' PLMS stops
-    # at alpha_bar_0 instead, leaving a 3 % noise residual; ending clean makes the comparison fair.
+    # The course ends all three on a clean latent, as DPM-Solver++ does (its last sigma is zero). CompVis'
+    # PLMS stops at alpha_bar_0 instead, leaving a 3 % noise residual; ending clean makes the comparison fair.
     if name == "plms":
-        return PNDMScheduler(skip_prk_steps=True, set_alpha_to_one=True, **common)
+        return PNDMScheduler(skip_prk_steps=True, set_alpha_to_one=to_one, **common)
     if name == "ddim":
-        return DDIMScheduler(clip_sample=False, set_alpha_to_one=True, **common)
+        return DDIMScheduler(clip_sample=False, set_alpha_to_one=to_one, **common)
     if name == "dpm":
         return DPMSolverMultistepScheduler(algorithm_type="dpmsolver++", solver_order=2, **common)
     raise ValueError(f"unknown scheduler {name!r}; choose from {', '.join(SCHEDULERS)}")

@@ -27,20 +27,43 @@ from .model import AFWM, WarpConfig, warp
 REPORT = "warp.json"
 
 
-def load_warp_model(path: str | os.PathLike, device: str = "cpu") -> AFWM:
-    """A model from this course's ``.safetensors``, or PF-AFN/DCI-VTON's released ``warp_viton.pth``."""
+# A released state dict records nothing about grid_sample: DCI-VTON's warp_viton.pth (the course's
+# full-scale recipe) was trained where its default is align_corners=False; PF-AFN's own release needs True.
+RELEASED_ALIGN_CORNERS = False
+
+
+def load_warp_model(path: str | os.PathLike, device: str = "cpu", align_corners: bool | None = None) -> AFWM:
+    """A model from this course's ``.safetensors``, or PF-AFN/DCI-VTON's released ``warp_viton.pth``.
+
+    ``align_corners`` overrides the grid_sample convention: a course model records its own; a released file
+    defaults to DCI-VTON's (False); PF-AFN's original release needs True."""
     path = Path(path)
     if path.suffix == ".safetensors":
         state, meta = load_model(path, device)
-        model = AFWM(WarpConfig.from_dict(meta["config"]))
+        config = WarpConfig.from_dict(meta["config"])
     else:
         state = {k.removeprefix("module."): v for k, v in read_legacy(path).items()}  # DDP-saved files
-        model = AFWM(WarpConfig.full())
+        config = WarpConfig(align_corners=RELEASED_ALIGN_CORNERS, inputs="dci-vton")
+    if align_corners is not None:
+        config.align_corners = bool(align_corners)
+    model = AFWM(config)
+    if path.suffix != ".safetensors":
         state.setdefault("aflow_net.weight", model.aflow_net.weight)  # saved before a forward: absent
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise DataError(path, f"does not match the warping model: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model.to(device).eval()
+
+
+def model_inputs(config: WarpConfig, ds: VitonDataset, person_id: str, cloth_id: str):
+    """(person representation, garment) at the model's size, formed as its config says it was trained."""
+    if config.inputs == "dci-vton":
+        from ..data import dci
+
+        h, w = config.size  # eval_PBAFN_viton.py: the dataset at twice the flow size, then interpolated down
+        down = dci.afwm_inputs(dci.warp_item(ds, person_id, cloth_id, short=2 * min(h, w)), (h, w))
+        return down["input2"], down["clothes_down"]
+    return person_representation(ds, person_id, config.size), cloth_tensors(ds, cloth_id, config.size)[0]
 
 
 @torch.no_grad()
@@ -50,21 +73,23 @@ def warp_full_resolution(model: AFWM, person: torch.Tensor, cloth_small: torch.T
     flow = model(person[None], cloth_small[None]).flow
     h, w = cloth.shape[:2]
     flow_full = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
-    warped = warp(imaging.to_tensor(cloth)[None], flow_full)
-    mask = warp(imaging.mask_to_tensor(cloth_mask)[None], flow_full, padding_mode="zeros")
+    ac = model.config.align_corners
+    warped = warp(imaging.to_tensor(cloth)[None], flow_full, align_corners=ac)
+    mask = warp(imaging.mask_to_tensor(cloth_mask)[None], flow_full, padding_mode="zeros", align_corners=ac)
     return imaging.to_image(warped[0]), mask[0, 0].clamp(0, 1).numpy(), flow[0]
 
 
-def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, progress: bool = True) -> dict:
+def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, progress: bool = True,
+               align_corners: bool | None = None) -> dict:
     """Write the warped garment and mask for every pair of ``root/split``; resumable; returns the report."""
     ds = VitonDataset(root, split)
-    model = load_warp_model(checkpoint)
-    size = model.config.size
+    model = load_warp_model(checkpoint, align_corners=align_corners)
     prefix = "unpaired-" if unpaired else ""
     cloth_dir, mask_dir = ds.dir / f"{prefix}cloth-warp", ds.dir / f"{prefix}cloth-warp-mask"
     report_path = cloth_dir / REPORT
     report = json.loads(report_path.read_text()) if report_path.exists() else {"images": {}}
-    report.update({"root": str(root), "split": split, "unpaired": unpaired, "checkpoint": str(checkpoint)})
+    report.update({"root": str(root), "split": split, "unpaired": unpaired, "checkpoint": str(checkpoint),
+                   "align_corners": model.config.align_corners, "inputs": model.config.inputs})
     done = 0
     for person_id, cloth_id in tqdm(ds.pairs(unpaired=unpaired), desc=f"warping ({prefix or 'paired'})",
                                     disable=not progress):
@@ -73,9 +98,8 @@ def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, pr
             continue  # done in an earlier run
         try:
             cloth = ds.cloth(cloth_id)
-            small, _ = cloth_tensors(ds, cloth_id, size)
-            image, mask, _ = warp_full_resolution(model, person_representation(ds, person_id, size), small,
-                                                  cloth.image, cloth.mask)
+            person, small = model_inputs(model.config, ds, person_id, cloth_id)
+            image, mask, _ = warp_full_resolution(model, person, small, cloth.image, cloth.mask)
             imaging.write_image(target, image)
             imaging.write_grey(target_mask, np.rint(mask * 255).astype(np.uint8))  # soft, as the original
             report["images"][person_id] = {"cloth": cloth_id}

@@ -11,6 +11,7 @@ follow the original, so its released ``warp_viton.pth`` loads with ``strict=True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -27,6 +28,14 @@ class WarpConfig:
     head: tuple[int, int, int] = (128, 64, 32)  # widths of the flow and refinement convolution stacks
     max_displacement: int = 3  # correlation window radius: (2 * 3 + 1)^2 = 49 channels
     size: tuple[int, int] = (256, 192)  # (H, W) at which flows are estimated
+    # grid_sample's convention. PF-AFN was written on PyTorch 1.1, whose grid_sample behaved as
+    # align_corners=True; DCI-VTON trained its warp_viton.pth on PyTorch 1.11, where the default is False.
+    # A model must be run as it was trained: the two differ by a quarter of a grid cell at 256x192.
+    align_corners: bool = True
+    # How the inputs are brought to ``size``: the course's one resize from the files ("course"), or as
+    # DCI-VTON's eval_PBAFN_viton.py does for its released warp_viton.pth ("dci-vton": PIL to 512x384, then
+    # interpolate to 256x192; vtonlib.data.dci)
+    inputs: str = "course"
 
     @classmethod
     def full(cls) -> "WarpConfig":
@@ -37,6 +46,10 @@ class WarpConfig:
     def tiny(cls, size: tuple[int, int] = (128, 96)) -> "WarpConfig":
         """Same structure, a CPU-trainable width (the course default on the built-in sample)."""
         return cls(channels=(16, 32, 32, 32, 32), fpn_dim=32, head=(32, 16, 16), size=size)
+
+    def __post_init__(self):
+        if self.inputs not in ("course", "dci-vton"):
+            raise ValueError(f"warp inputs {self.inputs!r}: 'course' or 'dci-vton'")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,15 +141,15 @@ def offset_to_grid(offset: torch.Tensor) -> torch.Tensor:
     return torch.stack([gx, gy], dim=-1)
 
 
-def sample(x: torch.Tensor, grid: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
-    """Sample ``x`` (B, C, H, W) at a grid (B, H', W', 2) in [-1, 1]. align_corners=True, as the original
-    (written for PyTorch 1.1, whose grid_sample had no other behaviour)."""
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+def sample(x: torch.Tensor, grid: torch.Tensor, padding_mode: str = "border",
+           align_corners: bool = True) -> torch.Tensor:
+    """Sample ``x`` (B, C, H, W) at a grid (B, H', W', 2) in [-1, 1] (``WarpConfig.align_corners``)."""
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=align_corners)
 
 
-def warp(x: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
+def warp(x: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border", align_corners: bool = True) -> torch.Tensor:
     """Sample ``x`` (B, C, H, W) through a flow (B, 2, H', W') of grid coordinates."""
-    return sample(x, flow.permute(0, 2, 3, 1), padding_mode)
+    return sample(x, flow.permute(0, 2, 3, 1), padding_mode, align_corners)
 
 
 # Second derivatives along x, y and both diagonals: the original's smoothness filters.
@@ -155,21 +168,23 @@ class WarpOutput:
     warped_mask: torch.Tensor | None = None  # (B, 1, H, W) the garment mask through the final flow
     levels_cloth: list = field(default_factory=list)  # warped garment at each level's resolution
     levels_mask: list = field(default_factory=list)
+    levels_flow: list = field(default_factory=list)  # the flow after each level, upsampled x2 (coarse to fine)
     residuals: list = field(default_factory=list)  # per-level flow residuals (pixels), for the TV loss
     second_order: list = field(default_factory=list)  # (dx, dy) second derivatives of each level's flow
 
 
 class AFlowNet(nn.Module):
-    def __init__(self, levels: int, fpn_dim: int, head, max_displacement: int = 3):
+    def __init__(self, levels: int, fpn_dim: int, head, max_displacement: int = 3, align_corners: bool = True):
         super().__init__()
         window = (2 * max_displacement + 1) ** 2
-        self.max_displacement = max_displacement
+        self.max_displacement, self.align_corners = max_displacement, align_corners
         self.netMain = nn.ModuleList(_flow_head(window, head) for _ in range(levels))
         self.netRefine = nn.ModuleList(_flow_head(2 * fpn_dim, head) for _ in range(levels))
         # A fixed filter bank, stored as the original stores it (its state dicts carry this key).
         self.register_buffer("weight", _SECOND_ORDER.clone())
 
     def forward(self, cloth, cloth_mask, cloth_pyramid, person_pyramid) -> WarpOutput:
+        warp_, sample_ = partial(warp, align_corners=self.align_corners), partial(sample, align_corners=self.align_corners)
         out = WarpOutput(warped_cloth=cloth, flow=None)
         levels = len(cloth_pyramid)
         last_flow = None
@@ -177,31 +192,32 @@ class AFlowNet(nn.Module):
             x_warp = cloth_pyramid[levels - 1 - i]
             x_cond = person_pyramid[levels - 1 - i]
             # 1. correlate the garment features, warped by the flow so far, with the person's
-            warped = warp(x_warp, last_flow.detach()) if last_flow is not None else x_warp
+            warped = warp_(x_warp, last_flow.detach()) if last_flow is not None else x_warp
             cost = F.leaky_relu(correlation(warped, x_cond, self.max_displacement), 0.1)
             residual = self.netMain[i](cost)
             out.residuals.append(residual)
             grid = offset_to_grid(residual)  # compose: first move by the residual, then by the old flow
-            flow = sample(last_flow, grid) if last_flow is not None else grid.permute(0, 3, 1, 2)
+            flow = sample_(last_flow, grid) if last_flow is not None else grid.permute(0, 3, 1, 2)
             last_flow = flow
             # 2. refine from the garment features warped by it, side by side with the person's
-            x_warp = warp(x_warp, flow)
+            x_warp = warp_(x_warp, flow)
             residual = self.netRefine[i](torch.cat([x_warp, x_cond], 1))
             out.residuals.append(residual)
-            flow = sample(last_flow, offset_to_grid(residual))
+            flow = sample_(last_flow, offset_to_grid(residual))
             # 3. up to the next level's resolution; warp the garment there, for the per-level losses
             last_flow = F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=False)
+            out.levels_flow.append(last_flow)
             scale = 0.5 ** (levels - 1 - i)
             cur = F.interpolate(cloth, scale_factor=scale, mode="bilinear", align_corners=False) if scale < 1 else cloth
-            out.levels_cloth.append(warp(cur, last_flow))
+            out.levels_cloth.append(warp_(cur, last_flow))
             if cloth_mask is not None:
                 cur_mask = F.interpolate(cloth_mask, scale_factor=scale, mode="bilinear",
                                          align_corners=False) if scale < 1 else cloth_mask
-                out.levels_mask.append(warp(cur_mask, last_flow, padding_mode="zeros"))
+                out.levels_mask.append(warp_(cur_mask, last_flow, padding_mode="zeros"))
             fx, fy = torch.split(last_flow, 1, dim=1)
             out.second_order.append((F.conv2d(fx, self.weight), F.conv2d(fy, self.weight)))
         out.flow = last_flow
-        out.warped_cloth = warp(cloth, last_flow)
+        out.warped_cloth = warp_(cloth, last_flow)
         if cloth_mask is not None:
             out.warped_mask = out.levels_mask[-1]
         return out
@@ -222,7 +238,7 @@ class AFWM(nn.Module):
         self.cond_features = FeatureEncoder(c.in_channels, c.channels)
         self.image_FPN = RefinePyramid(c.channels, c.fpn_dim)
         self.cond_FPN = RefinePyramid(c.channels, c.fpn_dim)
-        self.aflow_net = AFlowNet(len(c.channels), c.fpn_dim, c.head, c.max_displacement)
+        self.aflow_net = AFlowNet(len(c.channels), c.fpn_dim, c.head, c.max_displacement, c.align_corners)
 
     def forward(self, person: torch.Tensor, cloth: torch.Tensor, cloth_mask: torch.Tensor | None = None) -> WarpOutput:
         expected = self.config.in_channels
