@@ -141,3 +141,30 @@ def test_faithful_sampling_of_a_converted_checkpoint_on_a_real_root(tmp_path):
     assert result.shape == photo.shape
     changed = np.abs(result.astype(int) - photo.astype(int)).max(-1) > 0
     assert 0.05 < changed.mean() < 0.6  # the v1 region (upper clothes and arms, dilated) is repainted
+
+
+def test_warp_apply_with_a_released_file_reads_inputs_as_eval_pbafn_viton(tmp_path):
+    import shutil
+
+    from vtonlib import imaging
+    from vtonlib.data import dci
+    from vtonlib.data.reader import VitonDataset
+    from vtonlib.parity import _tools
+    from vtonlib.warp.apply import apply_warp, load_warp_model, model_inputs
+
+    sample = PARITY.parent / "data" / "viton-hd-hr"
+    if not sample.is_dir():
+        pytest.skip(f"the real VITON-HD sample is not at {sample}")
+    root = tmp_path / "root"
+    shutil.copytree(sample, root)
+    set_dir = golden("afwm")
+    _tools(set_dir).make_checkpoint(set_dir, tmp_path / "warp_viton.pth")
+    model = load_warp_model(tmp_path / "warp_viton.pth")
+    ds = VitonDataset(root, "test")
+    person, cloth = model_inputs(model.config, ds, "00006_00", "00006_00")
+    full = dci.afwm_inputs(dci.warp_item(ds, "00006_00", "00006_00"))  # the dataset item, every key
+    assert torch.equal(person, full["input2"]) and torch.equal(cloth, full["clothes_down"])
+    report = apply_warp(root, tmp_path / "warp_viton.pth", progress=False)
+    assert report["inputs"] == "dci-vton" and report["align_corners"] is False and report["written_this_run"] == 1
+    warped = imaging.read_image(root / "test" / "cloth-warp" / "00006_00.jpg")
+    assert warped.shape == imaging.read_image(root / "test" / "image" / "00006_00.jpg").shape

@@ -170,24 +170,29 @@ def diffusion_item(ds: VitonDataset, person_id: str, cloth_id: str, unpaired: bo
 
 
 # --- the warping datasets -----------------------------------------------------------------------------
-def warp_item(ds: VitonDataset, person_id: str, cloth_id: str, short: int = 384,
-              warped: bool = False) -> dict[str, torch.Tensor]:
+def warp_item(ds: VitonDataset, person_id: str, cloth_id: str, short: int = 384, warped: bool = False,
+              model_inputs_only: bool = False) -> dict[str, torch.Tensor]:
     """The keys of ``warp/test/data/cp_dataset.py`` (``short`` 384: 512x384) or of the training dataset
-    (256: 256x192, with ``warped`` its pre-warped garment), every image resized once by PIL from its file."""
+    (192: 256x192, with ``warped`` its pre-warped garment), every image resized once by PIL from its file.
+    ``model_inputs_only``: just what the AFWM reads (cloth, cloth_mask, parse_agnostic, densepose)."""
     photo = _open(ds.path("image", person_id)).convert("RGB")
     size = short_side(photo, short)
-    cloth = to_pm1(resize(_open(ds.path("cloth", cloth_id)).convert("RGB"), size))
     cloth_mask = np.asarray(resize(_open(ds.path("cloth_mask", cloth_id)), size, Image.NEAREST)) >= 128
+    item = {
+        "cloth": to_pm1(resize(_open(ds.path("cloth", cloth_id)).convert("RGB"), size)),
+        "cloth_mask": torch.from_numpy(cloth_mask.astype(np.float32))[None],
+        "parse_agnostic": groups_onehot(np.asarray(resize(_open(ds.path("parse_agnostic", person_id)), size,
+                                                          Image.NEAREST))),
+        "densepose": to_pm1(resize(_open(ds.path("densepose", person_id)).convert("RGB"), size)),
+    }
+    if model_inputs_only:
+        return item
     image = to_pm1(resize(photo, size))
     parse_ids = np.asarray(resize(_parse(ds, person_id), size, Image.NEAREST))
     parse = groups_onehot(parse_ids)
     pcm = parse[3:4]
     region = agnostic_mask(np.asarray(_parse(ds, person_id)), _keypoints(ds, person_id))
-    item = {
-        "cloth": cloth, "cloth_mask": torch.from_numpy(cloth_mask.astype(np.float32))[None],
-        "parse_agnostic": groups_onehot(np.asarray(resize(_open(ds.path("parse_agnostic", person_id)), size,
-                                                          Image.NEAREST))),
-        "densepose": to_pm1(resize(_open(ds.path("densepose", person_id)).convert("RGB"), size)),
+    item |= {
         "pose": to_pm1(resize(_open(ds.path("openpose_img", person_id)).convert("RGB"), size)),
         "agnostic": to_pm1(resize(agnostic_picture(photo, region), size)),
         "parse_onehot": torch.from_numpy(GROUP_LUT[parse_ids].astype(np.float32))[None],

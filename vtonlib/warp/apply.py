@@ -61,7 +61,8 @@ def model_inputs(config: WarpConfig, ds: VitonDataset, person_id: str, cloth_id:
         from ..data import dci
 
         h, w = config.size  # eval_PBAFN_viton.py: the dataset at twice the flow size, then interpolated down
-        down = dci.afwm_inputs(dci.warp_item(ds, person_id, cloth_id, short=2 * min(h, w)), (h, w))
+        item = dci.warp_item(ds, person_id, cloth_id, short=2 * min(h, w), model_inputs_only=True)
+        down = dci.afwm_inputs(item, (h, w))
         return down["input2"], down["clothes_down"]
     return person_representation(ds, person_id, config.size), cloth_tensors(ds, cloth_id, config.size)[0]
 
