@@ -38,7 +38,14 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> tuple[dict[str, 
             raw = f.metadata() or {}
     except Exception as e:  # safetensors raises several kinds on a damaged file
         raise DataError(path, f"not a readable .safetensors file ({e})") from None
-    return tensors, {k: json.loads(v) for k, v in raw.items()}
+    meta = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value)
+        except json.JSONDecodeError:  # a .safetensors written elsewhere (a LoRA, say), not by this course
+            raise DataError(path, f"not a model file written by this course: its metadata {key!r} is not JSON "
+                                  f"(a LoRA adapter or another program's file?)") from None
+    return tensors, meta
 
 
 def training_state_path(model_path: str | os.PathLike) -> Path:

@@ -22,9 +22,12 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from .fileio import DataError
+from .validate import (Progress, finite_float, fraction, non_negative_int, output_dir, output_file, positive_float,
+                       positive_int, unit_float)
 
 TARGET_CHOICES = ("attention", "attention+ff", "all")  # vtonlib.lora.adapter.TARGETS, without importing peft
 
@@ -37,10 +40,20 @@ def _print_errors(report: dict) -> dict:
     return errors
 
 
+def _batch_exit(report: dict, what: str) -> int:
+    """0 when anything succeeded (failures are in the report), 1 when every item failed."""
+    images = report["images"]
+    if images and all("error" in v for v in images.values()):
+        print(f"every {what} failed ({len(images)}): see the errors above", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _sample(args) -> int:
     from .data.sample import make_sample, parse_size
 
     start = time.perf_counter()
+    output_dir(args.out, "OUT")
     out = make_sample(args.out, n=args.n, size=parse_size(args.size), seed=args.seed,
                       test_fraction=args.test_fraction, progress=not args.quiet)
     print(f"sample of {args.n} people at {args.size} written to {out} in {time.perf_counter() - start:.1f} s")
@@ -50,6 +63,8 @@ def _sample(args) -> int:
 def _check(args) -> int:
     from .data.check import check_root
 
+    if args.json and args.json != "-":
+        output_file(args.json, args.root, option="--json")
     try:
         report = check_root(args.root, splits=args.split, stage=args.stage, require=tuple(args.require),
                             quick=args.quick, progress=not args.quiet)
@@ -66,6 +81,16 @@ def _check(args) -> int:
 
             write_text(args.json, text + "\n")
     return 0 if report.ok else 1
+
+
+def _separate_output(out, *inputs) -> None:
+    """An output folder must not be one of the command's input folders: files there would be replaced."""
+    from .validate import inside
+
+    for given in inputs:
+        if given is not None and Path(given).exists() and inside(out, given) and inside(given, out):
+            raise DataError(out, f"the output folder is also an input of this command ({given}); choose another")
+    output_dir(out)
 
 
 def _little(args) -> int:
@@ -92,7 +117,7 @@ def _hands(args) -> int:
     for sample_id, entry in report["images"].items():
         if "error" in entry:
             print(f"  {sample_id}: {entry['error']}")
-    return 0
+    return _batch_exit(report, "image")
 
 
 def _warp_train(args) -> int:
@@ -119,7 +144,7 @@ def _warp_apply(args) -> int:
     print(f"{report['written_this_run']} warped garments written to {args.root}/{args.split}/{prefix}cloth-warp "
           f"(and -mask); {len(report['images'])} in all; {failed} errors")
     _print_errors(report)
-    return 0
+    return _batch_exit(report, "pair")
 
 
 def _tryon_convert(args) -> int:
@@ -130,6 +155,8 @@ def _tryon_convert(args) -> int:
 
     if not args.check_only and not args.out:
         raise ValueError("give an output folder, or --check-only")
+    if not args.check_only:
+        output_file(Path(args.out) / "tryon_config.json", args.checkpoint, option="OUT")
     config = config_from_ldm(read_ldm_config(args.config)) if args.config else TryOnConfig.full()
     if args.dataset:
         config.dataset = args.dataset
@@ -170,7 +197,7 @@ def _tryon_sample(args) -> int:
     print(f"{report['written_this_run']} results written to {args.out} ({len(report['images'])} in all, "
           f"{failed} failed)")
     _print_errors(report)
-    return 0
+    return _batch_exit(report, "pair")
 
 
 def _lora_train(args) -> int:
@@ -192,6 +219,7 @@ def _lora_train(args) -> int:
 def _lora_export(args) -> int:
     from .lora.kohya import export_kohya
 
+    output_file(args.out, args.lora)
     modules = export_kohya(args.lora, args.out)
     print(f"{modules} modules written to {args.out} in the kohya format")
     return 0
@@ -200,6 +228,7 @@ def _lora_export(args) -> int:
 def _lora_import(args) -> int:
     from .lora.kohya import import_kohya
 
+    output_file(args.out, args.kohya, option="--out")
     report = import_kohya(args.kohya, args.model, args.out)
     print(f"{len(report['loaded'])} modules loaded into {args.out}")
     for kind in ("unknown", "mismatched", "text_encoder"):
@@ -222,6 +251,7 @@ def _bool(text: str) -> bool:
 def _correct(args) -> int:
     from .correct import CorrectionConfig, HandSelection, correct_results
 
+    _separate_output(args.out, args.results, args.data)
     if args.hand_correction and not args.lora and not args.no_lora:
         raise ValueError("give --lora hands.safetensors (or --no-lora for plain re-denoising, the baseline)")
     refiner = None
@@ -248,17 +278,20 @@ def _correct(args) -> int:
     print(f"{report['written_this_run']} results written to {args.out} ({len(images)} in all, {hands} hands "
           f"corrected, {failed} failed)")
     _print_errors(report)
-    return 0
+    return _batch_exit(report, "result")
 
 
 def _evaluate(args) -> int:
     from .evaluate import evaluate
     from .evaluate.report import COLUMNS
 
+    _separate_output(args.out, args.results, args.data, args.baseline)
     report = evaluate(args.results, args.data, args.out, baseline=args.baseline, split=args.split,
                       hand_mask_dir=args.hand_mask_dir, lpips_weights=args.lpips_weights,
                       inception_weights=args.inception_weights, detect=not args.no_detector, progress=not args.quiet)
     print(f"{report['images']} images scored; report: {args.out}/report.html and report.json")
+    for name, why in report.get("skipped", {}).items():
+        print(f"  {name}: {why}")
     for key, scores in report["scores"].items():
         mean = scores["mean"]
         print(f"  {key:9s} " + "  ".join(f"{c} {mean[c]:.4f}" for c in COLUMNS if c in mean))
@@ -316,14 +349,15 @@ def _course(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vton", description="Diffusion virtual try-on with hand correction: "
                                      "the course's stages from the shell.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="generate the built-in sample dataset (VITON-HD layout, exact ground truth)")
     p.add_argument("out", help="folder to write (created; a finished sample with the same parameters is reused)")
-    p.add_argument("--n", type=int, default=48, help="number of people (default 48)")
+    p.add_argument("--n", type=positive_int, default=48, help="number of people (default 48)")
     p.add_argument("--size", default="256x192", help="HEIGHTxWIDTH, a multiple of 64x48 (default 256x192)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--test-fraction", type=float, default=0.25, help="share of people in test/ (default 0.25)")
+    p.add_argument("--test-fraction", type=fraction, default=0.25, help="share of people in test/ (default 0.25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_sample)
 
@@ -342,10 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root")
     p.add_argument("out")
     p.add_argument("--split", default="train")
-    p.add_argument("--min-confidence", type=float, default=0.3, help="the seed rule's threshold (default 0.3)")
-    p.add_argument("--min-points", type=int, default=10, help="confident points a hand needs (default 10)")
-    p.add_argument("--min-size", type=float, default=0.04, help="hand extent as a share of the height (default 0.04)")
-    p.add_argument("--margin", type=float, default=0.0, help="distance from the border, share of the height")
+    p.add_argument("--min-confidence", type=fraction, default=0.3, help="the seed rule's threshold (default 0.3)")
+    p.add_argument("--min-points", type=non_negative_int, default=10, help="confident points a hand needs (default 10)")
+    p.add_argument("--min-size", type=fraction, default=0.04, help="hand extent as a share of the height (default 0.04)")
+    p.add_argument("--margin", type=fraction, default=0.0, help="distance from the border, share of the height")
     p.add_argument("--seed-rule", action="store_true", help="apply the seed project's rule alone")
     p.add_argument("--link", action="store_true", help="hard-link files instead of copying them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -356,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--method", default="auto", choices=["auto", "keypoints", "densepose", "detector", "arms"])
     p.add_argument("--out", help="output folder (default ROOT/SPLIT/hand-mask)")
-    p.add_argument("--width", type=float, default=1.0, help="stroke width factor of keypoint masks (default 1.0)")
-    p.add_argument("--detector-confidence", type=float, default=0.3, help="MediaPipe palm threshold (default 0.3)")
+    p.add_argument("--width", type=positive_float, default=1.0, help="stroke width factor of keypoint masks (default 1.0)")
+    p.add_argument("--detector-confidence", type=fraction, default=0.3, help="MediaPipe palm threshold (default 0.3)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_hands)
 
@@ -368,9 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model file (.safetensors); training state goes beside it")
     p.add_argument("--preset", choices=["tiny", "full"], default="tiny", help="model width (default tiny)")
     p.add_argument("--size", default="128x96", help="HxW at which flows are estimated (full scale: 256x192)")
-    p.add_argument("--steps", type=int, default=250)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--steps", type=positive_int, default=250)
+    p.add_argument("--batch-size", type=positive_int, default=4)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train")
     p.add_argument("--vgg", help="VGG19 weights for the perceptual loss (default: the torch hub cache)")
@@ -407,9 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=["tiny", "full"], default="tiny",
                    help="tiny: the course's CPU recipe (TAEF2); full: DCI-VTON's recipe, from --init")
     p.add_argument("--init", help="a model folder to start from (e.g. a converted release)")
-    p.add_argument("--steps", type=int, help="training steps (default: the preset's, 700 for tiny)")
-    p.add_argument("--batch-size", type=int, help="default 4")
-    p.add_argument("--lr", type=float, help="default: 1e-3 tiny, 1e-5 full")
+    p.add_argument("--steps", type=positive_int, help="training steps (default: the preset's, 700 for tiny)")
+    p.add_argument("--batch-size", type=positive_int, help="default 4")
+    p.add_argument("--lr", type=positive_float, help="default: 1e-3 tiny, 1e-5 full")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPUs only")
     p.add_argument("--vgg", help="VGG19 weights for the perceptual term (default: the torch hub cache)")
@@ -422,10 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--unpaired", action="store_true", help="the pairs file's garments (default: their own)")
     p.add_argument("--scheduler", choices=["plms", "ddim", "dpm"], default="dpm")
-    p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--strength", type=float, default=1.0, help="share of the schedule run (1: from t=999)")
+    p.add_argument("--steps", type=positive_int, default=25)
+    p.add_argument("--strength", type=unit_float, default=1.0, help="share of the schedule run (1: from t=999)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=positive_int, default=8)
     p.add_argument("--preserve-hands", metavar="HAND_MASK_DIR",
                    help="keep each person's own hands (masks from vton hands): only the wrist seam is generated")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -439,17 +473,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hand-masks", required=True, help="hand-mask folder with hands.json (vton hands)")
     p.add_argument("--out", required=True, help="adapter file (.safetensors); training state goes beside it")
     p.add_argument("--split", default="train")
-    p.add_argument("--rank", type=int, default=64)
-    p.add_argument("--alpha", type=float, default=32.0)
+    p.add_argument("--rank", type=positive_int, default=64)
+    p.add_argument("--alpha", type=positive_float, default=32.0)
     p.add_argument("--targets", choices=sorted(TARGET_CHOICES), default="attention",
                    help="layers that get adapters (default: attention projections, as the original)")
-    p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--crop", type=int, default=96, help="square crop size (default 96; 256 at full scale)")
-    p.add_argument("--outside-weight", type=float, default=0.1, help="loss weight outside the hand (default 0.1)")
-    p.add_argument("--sample-every", type=int, default=200, help="render sample crops every N steps")
-    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--steps", type=positive_int, default=600)
+    p.add_argument("--batch-size", type=positive_int, default=4)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--crop", type=positive_int, default=96, help="square crop size (default 96; 256 at full scale)")
+    p.add_argument("--outside-weight", type=fraction, default=0.1, help="loss weight outside the hand (default 0.1)")
+    p.add_argument("--sample-every", type=positive_int, default=200, help="render sample crops every N steps")
+    p.add_argument("--save-every", type=positive_int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPUs only")
     p.add_argument("--gradient-checkpointing", action="store_true", help="GPUs only: less activation memory")
@@ -473,32 +507,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-lora", action="store_true", help="re-denoise the hands without a LoRA (the baseline)")
     p.add_argument("--out", required=True, help="folder for the corrected results and correct.json")
     p.add_argument("--split", default="test")
-    p.add_argument("--lora-scale", "--lora_scale", dest="lora_scale", type=float, default=0.8)
+    p.add_argument("--lora-scale", "--lora_scale", dest="lora_scale", type=finite_float, default=0.8)
     p.add_argument("--hand-correction", "--hand_correction", dest="hand_correction", type=_bool, default=True,
                    metavar="True|False", help="False copies the results unchanged (the original's flag)")
     hands = p.add_mutually_exclusive_group()
     hands.add_argument("--hand-mask-dir", "--hand_mask_dir", dest="hand_mask_dir",
                        help="hand masks per person (default: DATA/SPLIT/hand-mask when present, else --detect)")
     hands.add_argument("--detect", action="store_true", help="find the hands with the detector on each result")
-    p.add_argument("--strength", type=float, default=0.5, help="share of the schedule re-run (default 0.5)")
-    p.add_argument("--steps", type=int, help="sampler schedule; strength 0.5 runs half of it (default 12; "
+    p.add_argument("--strength", type=unit_float, default=0.5, help="share of the schedule re-run (default 0.5)")
+    p.add_argument("--steps", type=positive_int, help="sampler schedule; strength 0.5 runs half of it (default 12; "
                                             "28 with sd-inpaint, ADetailer's)")
-    p.add_argument("--padding", type=int, help="context around each hand, pixels (default: the LoRA's geometry)")
-    p.add_argument("--crop", type=int, default=96, help="hand crop working size: the LoRA's (96; 256 full)")
-    p.add_argument("--dilate", type=int, default=4)
-    p.add_argument("--blur", type=int, default=4)
+    p.add_argument("--padding", type=non_negative_int, help="context around each hand, pixels (default: the LoRA's geometry)")
+    p.add_argument("--crop", type=positive_int, default=96, help="hand crop working size: the LoRA's (96; 256 full)")
+    p.add_argument("--dilate", type=non_negative_int, default=4)
+    p.add_argument("--blur", type=non_negative_int, default=4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--min-confidence", type=float, default=0.0, help="ignore hands found with less confidence")
-    p.add_argument("--min-area", type=int, default=16, help="ignore hands of fewer pixels")
-    p.add_argument("--max-area", type=float, default=0.15, help="ignore 'hands' larger than this share of the image")
-    p.add_argument("--top-k", type=int, help="correct only the k largest hands")
-    p.add_argument("--fix-below", type=float, help="only hands the detector finds with less confidence than this")
+    p.add_argument("--min-confidence", type=fraction, default=0.0, help="ignore hands found with less confidence")
+    p.add_argument("--min-area", type=non_negative_int, default=16, help="ignore hands of fewer pixels")
+    p.add_argument("--max-area", type=fraction, default=0.15, help="ignore 'hands' larger than this share of the image")
+    p.add_argument("--top-k", type=positive_int, help="correct only the k largest hands")
+    p.add_argument("--fix-below", type=fraction, help="only hands the detector finds with less confidence than this")
     p.add_argument("--refiner", choices=["tryon", "sd-inpaint"], default="tryon",
                    help="what redraws the hands: the try-on model (default) or a local SD inpainting model")
     p.add_argument("--refiner-model", help="Stable Diffusion inpainting folder (diffusers layout) for sd-inpaint")
     p.add_argument("--prompt", default="realistic hands, detailed knuckles, no deformation", help="sd-inpaint only")
     p.add_argument("--negative-prompt", help="sd-inpaint only")
-    p.add_argument("--guidance-scale", type=float, default=7.5, help="sd-inpaint only (default 7.5)")
+    p.add_argument("--guidance-scale", type=finite_float, default=7.5, help="sd-inpaint only (default 7.5)")
     p.add_argument("--save-masks", action="store_true", help="also write the paste weights (OUT/masks)")
     p.add_argument("--save-grids", action="store_true", help="also write before | after | change (OUT/grids)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -537,11 +571,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    Progress.done = Progress.total = None
     try:
-        return args.func(args)
+        code = args.func(args)
+    except KeyboardInterrupt:
+        print(f"vton {args.command}: interrupted: {Progress.describe()}finished work is kept; run the same command "
+              f"again to resume", file=sys.stderr)
+        return 130
     except (DataError, ValueError, FileNotFoundError, NotADirectoryError, FloatingPointError) as e:
+        if args.debug:
+            traceback.print_exc()
         print(f"vton {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # anything else is still one line: the traceback only under --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"vton {args.command}: error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 2
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

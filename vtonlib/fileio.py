@@ -82,13 +82,22 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; a missing or malformed file raises :class:`DataError` naming it."""
+MAX_JSON_BYTES = 64 * 2**20  # far above any annotation or report; a larger file is not what it claims
+
+
+def read_json(path: str | os.PathLike, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Read a JSON file; a missing, oversized, too deeply nested or malformed file raises :class:`DataError`
+    naming it."""
     try:
+        if os.path.getsize(path) > max_bytes:
+            raise DataError(path, f"{os.path.getsize(path):,} bytes: larger than any JSON file this course reads "
+                                  f"({max_bytes:,})")
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
+    except RecursionError:
+        raise DataError(path, "JSON nested too deeply to be an annotation or a report") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(path, f"malformed JSON ({e})") from None
 

@@ -42,7 +42,9 @@ def open_image(path: PathLike) -> Image.Image:
         raise DataError(path, "file not found") from None
     except UnidentifiedImageError:
         raise DataError(path, "not an image (unknown format or empty file)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise DataError(path, f"too many pixels for an image to read ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise DataError(path, f"unreadable or truncated image ({e})") from None
 
 
@@ -102,6 +104,8 @@ def image_size(path: PathLike) -> tuple[int, int]:
             w, h = im.size
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise DataError(path, f"too many pixels for an image to read ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(path, f"not a readable image ({e})") from None
     return h, w

@@ -25,7 +25,7 @@ from PIL import Image
 
 from . import labels as L
 from .agnostic import agnostic_mask
-from ..fileio import DataError
+from .. import imaging
 from .reader import VitonDataset
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -39,14 +39,7 @@ for _group, (_, _ids) in enumerate(L.PARSE_GROUPS):
 
 # --- the original's building blocks ------------------------------------------------------------------
 def _open(path) -> Image.Image:
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy()
-    except FileNotFoundError:
-        raise DataError(path, "missing") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(path, f"cannot read the image: {e}") from None
+    return imaging.open_image(path)  # every failure a DataError naming the file
 
 
 def resize(im: Image.Image, size: tuple[int, int], resample=Image.BILINEAR) -> Image.Image:

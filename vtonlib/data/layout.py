@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..validate import is_plain_name
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
@@ -149,6 +151,11 @@ def parse_pairs(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
             parts = line.split()
             if len(parts) != 2:
                 problems.append(f"line {number}: expected 'person.jpg cloth.jpg', got {line.strip()!r}")
+                continue
+            bad = [name for name in parts if not is_plain_name(name)]
+            if bad:  # a name reaching outside its folder (../x.jpg, /etc/x) is refused, never followed
+                problems.append(f"line {number}: {bad[0]!r} is not a plain file name (names may not contain "
+                                f"folders, '..' or absolute paths)")
                 continue
             pairs.append((os.path.splitext(parts[0])[0], os.path.splitext(parts[1])[0], number))
     return pairs, problems

@@ -23,6 +23,7 @@ class Keypoints:
     body: np.ndarray  # (25, 3) BODY_25
     hand_left: np.ndarray  # (21, 3), the person's left hand
     hand_right: np.ndarray  # (21, 3)
+    people: int = 1  # people in the file; the most confident one is these points
 
     def hand(self, side: str) -> np.ndarray:
         if side not in ("left", "right"):
@@ -52,22 +53,33 @@ def _points(values, count: int, what: str, path) -> np.ndarray:
     return a.reshape(count, 3)
 
 
+def _confidence(person) -> float:
+    try:
+        return float(np.asarray(person["pose_keypoints_2d"], np.float64).reshape(-1, 3)[:, 2].sum())
+    except (KeyError, TypeError, ValueError):
+        return -1.0
+
+
 def read_keypoints(path: str | os.PathLike) -> Keypoints:
-    """Read the first person of an OpenPose JSON file; raise :class:`DataError` on any defect."""
+    """Read the person of an OpenPose JSON file (the most confident, if it lists several: ``people`` says how
+    many); raise :class:`DataError` on any defect."""
     data = read_json(path)
     if not isinstance(data, dict) or "people" not in data:
         raise DataError(path, "not an OpenPose file: no 'people' list")
     people = data["people"]
     if not isinstance(people, list) or not people:
         raise DataError(path, "OpenPose found no person in this image ('people' is empty)")
-    person = people[0]
+    # VITON-HD's files hold one person; where OpenPose found more (a reflection, a passer-by), the person
+    # it saw best is the one photographed
+    person = max(people, key=lambda p: _confidence(p)) if len(people) > 1 else people[0]
     if not isinstance(person, dict) or "pose_keypoints_2d" not in person:
-        raise DataError(path, "first person has no 'pose_keypoints_2d'")
+        raise DataError(path, "the person has no 'pose_keypoints_2d'")
     try:
         return Keypoints(
             body=_points(person["pose_keypoints_2d"], 25, "pose_keypoints_2d", path),
             hand_left=_points(person.get("hand_left_keypoints_2d"), 21, "hand_left_keypoints_2d", path),
             hand_right=_points(person.get("hand_right_keypoints_2d"), 21, "hand_right_keypoints_2d", path),
+            people=len(people),
         )
     except (TypeError, ValueError) as e:
         raise DataError(path, f"keypoints are not numbers ({e})") from None

@@ -100,6 +100,9 @@ class VitonDataset:
 
     def path(self, key: str, sample_id: str) -> Path:
         """Path of a sample's file in a folder (the usual name when the file does not exist)."""
+        from ..validate import safe_name
+
+        safe_name(sample_id, self.pairs_file if self.pairs_file.exists() else self.dir)  # ids never leave a folder
         folder = FOLDER[key]
         d = self.folder(key) or self.dir / folder.names[0]
         name = self.files(key).get(sample_id, folder.filename(sample_id))

@@ -22,6 +22,7 @@ from ..correct.batch import result_pairs
 from ..metrics.hands import hand_crop_pairs
 from ..data.reader import VitonDataset
 from ..fileio import DataError, read_json, write_json, write_text
+from ..validate import is_plain_name
 from ..metrics.distribution import Inception, fid_from_features, kid_from_features
 from ..metrics.hands import (allowed_region, changes_outside, hand_lpips, hand_shape_iou, match_detections,
                              other_skin, person_skin, reference_hands, summarise_matches)
@@ -134,8 +135,16 @@ def evaluate(results, root, out, baseline=None, split: str = "test", hand_mask_d
     ds = VitonDataset(root, split)
     pairs = result_pairs(results)
     names = sorted(n for n in pairs if all((f / n).exists() for f in folders.values()))
+    # a result is scored only against a person and a garment of this split (names from a report or a file
+    # name are never followed outside the dataset)
+    people, garments = ds.files("image"), ds.files("cloth")
+    skipped = {n: f"names no person and garment of {ds.dir} ({pairs[n][0]!r}, {pairs[n][1]!r}): not scored"
+               for n in names if not (is_plain_name(pairs[n][0]) and is_plain_name(pairs[n][1])
+                                      and pairs[n][0] in people and pairs[n][1] in garments)}
+    names = [n for n in names if n not in skipped]
     if not names:
-        raise DataError(results, "no result image found (expected <person>__<garment>.png files)")
+        raise DataError(results, "no result image found (expected <person>__<garment>.png files)" +
+                        (f"; {len(skipped)} name no person of the dataset" if skipped else ""))
     truths = {n: _truth(ds, *pairs[n]) for n in names}
     masks = {n: _hand_mask(ds, pairs[n][0], hand_mask_dir) for n in names}
     contexts = {n: image_context(ds, *pairs[n], truths[n].shape[:2], masks[n]) for n in names if truths[n] is not None}
@@ -149,7 +158,7 @@ def evaluate(results, root, out, baseline=None, split: str = "test", hand_mask_d
         from ..hands.detector import HandDetector
 
         detector = HandDetector(min_confidence=0.3)
-    report = {"root": str(root), "split": split, "images": len(names),
+    report = {"root": str(root), "split": split, "images": len(names), "skipped": skipped,
               "folders": {k: str(v) for k, v in folders.items()},
               "not_computed": {m.__class__.__name__.lower(): m.reason for m in (lpips, inception) if not m.available},
               "scores": {}}
@@ -169,6 +178,9 @@ def evaluate(results, root, out, baseline=None, split: str = "test", hand_mask_d
         outside = {}
         for n in names:
             before, after = imaging.read_image(Path(baseline) / n), imaging.read_image(results / n)
+            if before.shape != after.shape:
+                raise DataError(results / n, f"size {after.shape[:2]} differs from the baseline "
+                                             f"{Path(baseline) / n}'s {before.shape[:2]}")
             allowed = allowed_region(before.shape[:2], corrections.get(n, {}).get("hands"), masks[n])
             outside[n] = changes_outside(before, after, allowed)
         report["outside_hands"] = {"changed_pixels": sum(v["changed_pixels"] for v in outside.values()),

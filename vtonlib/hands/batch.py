@@ -8,6 +8,7 @@ that is interrupted resumes: images already written and reported are not compute
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,7 @@ from .. import imaging
 from ..data.layout import FOLDER, IMAGE_EXTENSIONS, splits_of
 from ..data.reader import VitonDataset
 from ..fileio import DataError, read_json, write_json
+from ..validate import Progress
 from .masks import METHODS, for_person
 
 REPORT = "hands.json"
@@ -70,10 +72,19 @@ class _LazyDetector:
         return self._detector.detect(image)
 
 
-def photos_in(folder: Path) -> dict[str, Path]:
-    """Image files of a plain folder, by file stem."""
-    return {p.stem: p for p in sorted(folder.iterdir())
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")}
+def photos_in(folder: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """Image files of a plain folder by file stem, and the files skipped because another photo has the same
+    stem (``a.jpg`` and ``a.png`` would write one mask, ``a.png``): {file name: why}."""
+    photos, clashes = {}, {}
+    for p in sorted(folder.iterdir()):
+        if not (p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")):
+            continue
+        if p.stem in photos:
+            clashes[p.name] = (f"{p}: skipped: {photos[p.stem].name} has the same name, and both would write "
+                               f"{p.stem}.png; rename one")
+        else:
+            photos[p.stem] = p
+    return photos, clashes
 
 
 def read_hand_mask(folder: str | os.PathLike, person_id: str, hint: str = "write it with `vton hands`"):
@@ -103,11 +114,11 @@ def write_hand_masks(root: str | os.PathLike, out: str | os.PathLike | None = No
         if need and not ds.has(need):
             raise ValueError(f"method '{method}' needs the {' or '.join(FOLDER[need].names)} folder, "
                              f"absent from {ds.dir}; try --method auto")
-        items = {i: _Lazy(i, ds=ds) for i in ds.ids}
+        items, clashes = {i: _Lazy(i, ds=ds) for i in ds.ids}, {}
         out = Path(out) if out else ds.dir / "hand-mask"
         where = {"root": str(root), "split": split}
     else:
-        photos = photos_in(root)
+        photos, clashes = photos_in(root)
         if not photos:
             raise DataError(root, "neither a VITON-HD root (train/ or test/ with image/) nor a folder of photos")
         if method not in ("detector", "auto"):
@@ -127,23 +138,31 @@ def write_hand_masks(root: str | os.PathLike, out: str | os.PathLike | None = No
               if previous.get("method") == method and (out / f"{k}.png").exists() and "error" not in v}
     detector = _LazyDetector(min_confidence=detector_confidence) if method in ("detector", "auto") else None
     todo = [i for i in items if i not in images]
-    for n, sample_id in enumerate(tqdm(todo, desc=f"hand masks ({method})", disable=not progress), 1):
-        try:
-            result = for_person(items[sample_id], method, detector=detector, width=width)
-            imaging.write_mask(out / f"{sample_id}.png", result.mask)
-            entry = result.report()
-            if not result.hands:
-                entry["note"] = entry.get("note") or "no hand found"
-        except (DataError, ValueError) as e:  # one bad file is a line in the report, never a crash
-            entry = {"error": str(e)}
-        images[sample_id] = entry
-        if n % 100 == 0:  # keep the report current, so an interrupted run resumes from here
-            _write_report(report_path, where, method, images, items)
-    return _write_report(report_path, where, method, images, items)
+    Progress.start(len(todo))
+    saved = time.monotonic()
+    try:
+        for sample_id in tqdm(todo, desc=f"hand masks ({method})", disable=not progress):
+            try:
+                result = for_person(items[sample_id], method, detector=detector, width=width)
+                imaging.write_mask(out / f"{sample_id}.png", result.mask)
+                entry = result.report()
+                if not result.hands:
+                    entry["note"] = entry.get("note") or "no hand found"
+            except (DataError, ValueError) as e:  # one bad file is a line in the report, never a crash
+                entry = {"error": str(e)}
+            images[sample_id] = entry
+            Progress.step()
+            if time.monotonic() - saved > 1.0:  # keep the report current: a killed run redoes at most a second
+                _write_report(report_path, where, method, images, items, clashes)
+                saved = time.monotonic()
+    except KeyboardInterrupt:  # what is finished is recorded, so the same command resumes after it
+        _write_report(report_path, where, method, images, items, clashes)
+        raise
+    return _write_report(report_path, where, method, images, items, clashes)
 
 
-def _write_report(path: Path, where: dict, method: str, images: dict, items: dict) -> dict:
-    ordered = {k: images[k] for k in items if k in images}
+def _write_report(path: Path, where: dict, method: str, images: dict, items: dict, skipped: dict) -> dict:
+    ordered = {k: images[k] for k in items if k in images} | {name: {"error": why} for name, why in skipped.items()}
     sources = Counter(v.get("source", "error") for v in ordered.values())
     report = {**where, "method": method, "masks": "PNG, 0 = background, 255 = hand", "counts": {
         "images": len(ordered), "with_hands": sum(bool(v.get("hands")) for v in ordered.values()),

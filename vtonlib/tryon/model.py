@@ -264,16 +264,24 @@ class TryOnModel(torch.nn.Module):
         from ..fileio import read_json
 
         config = TryOnConfig.from_dict(read_json(directory / CONFIG_FILE))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            unet = UNet2DConditionModel.from_pretrained(directory / "unet")
-            if config.autoencoder["kind"] == "taef2":
-                autoencoder = build_autoencoder(config).load_saved(directory / "vae")
-            else:
-                autoencoder = KLAutoencoder(AutoencoderKL.from_pretrained(directory / "vae"))
-        encoder = build_image_encoder(config)
-        missing, unexpected = encoder.load_state_dict(load_file(str(directory / "image_encoder" / "model.safetensors")),
-                                                      strict=False)
+        part = "unet"
+        try:  # a truncated or foreign weights file is a message naming the part, not diffusers' traceback
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                unet = UNet2DConditionModel.from_pretrained(directory / "unet")
+                part = "vae"
+                if config.autoencoder["kind"] == "taef2":
+                    autoencoder = build_autoencoder(config).load_saved(directory / "vae")
+                else:
+                    autoencoder = KLAutoencoder(AutoencoderKL.from_pretrained(directory / "vae"))
+            part = "image_encoder"
+            encoder = build_image_encoder(config)
+            state = load_file(str(directory / "image_encoder" / "model.safetensors"))
+        except DataError:
+            raise
+        except (OSError, ValueError, RuntimeError, EnvironmentError) as e:
+            raise DataError(directory / part, f"cannot load the {part} weights: {str(e).splitlines()[0][:300]}") from None
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise DataError(directory / "image_encoder", f"weights do not match: missing {missing[:3]}, "
                                                          f"unexpected {unexpected[:3]}")

@@ -60,25 +60,28 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
     model of ``model_dir`` already loaded (its sampler is set to ``scheduler``)."""
     from accelerate import PartialState
 
+    from ..data.reader import VitonDataset
+    from ..validate import Progress, output_dir
+
     state = PartialState()
+    # everything a run could trip on before the model loads: the output folder, the dataset, its pairs file
+    out = output_dir(out)
+    ds = VitonDataset(root, split)
+    pairs = ds.pairs(unpaired=unpaired)[state.process_index::state.num_processes]
     if pipeline is None:
         pipe = TryOnPipeline.from_pretrained(model_dir, scheduler=scheduler, device=str(state.device))
     else:
         pipe = pipeline
         pipe.set_scheduler(scheduler)
-    from ..data.reader import VitonDataset
-
-    ds = VitonDataset(root, split)
-    out = Path(out)
     report_path = out / (REPORT if state.num_processes == 1 else f"tryon.{state.process_index}.json")
     report = read_json(report_path) if report_path.exists() else {"images": {}}
     report.update({"root": str(root), "split": split, "unpaired": unpaired, "model": str(model_dir),
                    "scheduler": scheduler, "steps": num_inference_steps, "seed": seed, "strength": strength,
                    "preserve_hands": str(preserve_hands) if preserve_hands else None})
-    pairs = ds.pairs(unpaired=unpaired)[state.process_index::state.num_processes]
     # a pairs file may list a person twice (paired mode then asks for one result twice): once is enough
     todo = list(dict.fromkeys((p, c) for p, c in pairs if not (out / result_name(p, c)).exists()))
     written = 0
+    Progress.start(len(todo))
     for start in tqdm(range(0, len(todo), batch_size), desc="trying on", disable=not progress):
         examples = []
         for person_id, cloth_id in todo[start:start + batch_size]:
@@ -95,6 +98,12 @@ def sample_split(root, model_dir, out, split: str = "test", unpaired: bool = Fal
             report["images"][name] = {"person": example["id"], "cloth": example["cloth_id"],
                                       "warp": example["warp_source"]}
             written += 1
+        Progress.step(len(todo[start:start + batch_size]))
+    # The report describes the whole folder: results an earlier (interrupted) run wrote are listed too
+    for person_id, cloth_id in pairs:
+        name = result_name(person_id, cloth_id)
+        if (out / name).exists() and "error" in report["images"].get(name, {"error": "not listed"}):
+            report["images"][name] = {"person": person_id, "cloth": cloth_id, "note": "written by an earlier run"}
     report["written_this_run"] = written
     write_json(report_path, report)
     return report

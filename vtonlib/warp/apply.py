@@ -40,6 +40,8 @@ def load_warp_model(path: str | os.PathLike, device: str = "cpu", align_corners:
     path = Path(path)
     if path.suffix == ".safetensors":
         state, meta = load_model(path, device)
+        if not isinstance(meta.get("config"), dict) or "channels" not in meta["config"]:
+            raise DataError(path, "not a warping model: no warp config in its metadata (a try-on or LoRA file?)")
         config = WarpConfig.from_dict(meta["config"])
     else:
         state = {k.removeprefix("module."): v for k, v in read_legacy(path).items()}  # DDP-saved files
@@ -83,7 +85,10 @@ def warp_full_resolution(model: AFWM, person: torch.Tensor, cloth_small: torch.T
 def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, progress: bool = True,
                align_corners: bool | None = None) -> dict:
     """Write the warped garment and mask for every pair of ``root/split``; resumable; returns the report."""
+    from ..validate import Progress
+
     ds = VitonDataset(root, split)
+    pairs = ds.pairs(unpaired=unpaired)  # a bad pairs file is refused before the model loads
     model = load_warp_model(checkpoint, align_corners=align_corners)
     prefix = "unpaired-" if unpaired else ""
     cloth_dir, mask_dir = ds.dir / f"{prefix}cloth-warp", ds.dir / f"{prefix}cloth-warp-mask"
@@ -92,11 +97,14 @@ def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, pr
     report.update({"root": str(root), "split": split, "unpaired": unpaired, "checkpoint": str(checkpoint),
                    "align_corners": model.config.align_corners, "inputs": model.config.inputs})
     done = 0
-    for person_id, cloth_id in tqdm(ds.pairs(unpaired=unpaired), desc=f"warping ({prefix or 'paired'})",
-                                    disable=not progress):
+    Progress.start(len(pairs))
+    for person_id, cloth_id in tqdm(pairs, desc=f"warping ({prefix or 'paired'})", disable=not progress):
         target, target_mask = cloth_dir / f"{person_id}.jpg", mask_dir / f"{person_id}.jpg"
         if target.exists() and target_mask.exists() and "error" not in report["images"].get(person_id, {}):
-            continue  # done in an earlier run
+            # done in an earlier run (listed, even if that run was killed before it wrote its report)
+            report["images"].setdefault(person_id, {"cloth": cloth_id, "note": "written by an earlier run"})
+            Progress.step()
+            continue
         try:
             cloth = ds.cloth(cloth_id)
             person, small = model_inputs(model.config, ds, person_id, cloth_id)
@@ -107,6 +115,7 @@ def apply_warp(root, checkpoint, split: str = "test", unpaired: bool = False, pr
             done += 1
         except DataError as e:  # one bad sample is a line in the report, not the end of the run
             report["images"][person_id] = {"cloth": cloth_id, "error": str(e)}
+        Progress.step()
     report["written_this_run"] = done
     write_json(report_path, report)
     return report
