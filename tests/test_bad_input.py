@@ -263,3 +263,94 @@ def test_correct_with_every_hand_mask_missing_exits_non_zero(sample_root, traine
                           "--out", tmp_path / "corrected", "--hand-mask-dir", tmp_path / "no-masks", "--quiet"],
                          capsys)
     assert code == 1 and "hand mask missing" in out and "every result failed" in err
+
+
+def _interrupt_on(monkeypatch, module, name, call):
+    """Make module.name raise KeyboardInterrupt on its ``call``-th call (as a Ctrl-C would, mid-batch)."""
+    real, calls = getattr(module, name), []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return real
+
+
+def _mtimes(folder, pattern="*.png"):
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob(pattern)}
+
+
+def test_warp_apply_interrupted_then_resumed(sample_copy, tmp_path, monkeypatch, capsys):
+    from vtonlib.checkpoint import save_model
+    from vtonlib.warp import apply as warp_apply
+    from vtonlib.warp.model import AFWM, WarpConfig
+
+    config = WarpConfig.tiny()
+    save_model(tmp_path / "warp.safetensors", AFWM(config).state_dict(), config.to_dict())
+    real = _interrupt_on(monkeypatch, warp_apply, "warp_full_resolution", 3)
+    argv = ["warp", "apply", sample_copy, "--ckpt", tmp_path / "warp.safetensors", "--quiet"]
+    code, _, err = run(argv, capsys)
+    assert code == 130 and "2 of" in err
+    folder = sample_copy / "test" / "cloth-warp"
+    first = _mtimes(folder, "*.jpg")
+    assert len(first) == 2
+    monkeypatch.setattr(warp_apply, "warp_full_resolution", real)
+    assert run(argv, capsys)[0] == 0
+    assert all((folder / n).stat().st_mtime_ns == t for n, t in first.items())
+    report = json.loads((folder / "warp.json").read_text())
+    assert set(report["images"]) == {p.stem for p in folder.glob("*.jpg")} and len(report["images"]) > 2
+
+
+def test_tryon_sample_interrupted_then_resumed(sample_root, trained, tmp_path, monkeypatch, capsys):
+    from vtonlib.tryon import sample as tryon_sample
+
+    real = _interrupt_on(monkeypatch, tryon_sample, "try_on", 2)
+    out = tmp_path / "out"
+    argv = ["tryon", "sample", sample_root, "--model", trained[0], "--out", out, "--steps", "2", "--batch-size", "2",
+            "--quiet"]
+    code, _, err = run(argv, capsys)
+    assert code == 130 and "2 of" in err
+    first = _mtimes(out)
+    assert len(first) == 2
+    monkeypatch.setattr(tryon_sample, "try_on", real)
+    assert run(argv, capsys)[0] == 0
+    assert all((out / n).stat().st_mtime_ns == t for n, t in first.items())
+    report = json.loads((out / "tryon.json").read_text())
+    assert set(report["images"]) == set(_mtimes(out)) and len(report["images"]) > 2
+
+
+def test_correct_interrupted_then_resumed(sample_root, trained, tmp_path, monkeypatch):
+    from vtonlib.correct import CorrectionConfig, batch, correct_results
+    from vtonlib.tryon import sample_split
+
+    results = tmp_path / "results"
+    sample_split(sample_root, trained[0], results, num_inference_steps=2, progress=False)
+    real = _interrupt_on(monkeypatch, batch, "correct_many", 3)
+    out = tmp_path / "corrected"
+    kwargs = dict(hand_mask_dir=sample_root / "test" / "gt" / "hand-mask", config=CorrectionConfig(steps=2),
+                  progress=False, batch_size=1)
+    with pytest.raises(KeyboardInterrupt):
+        correct_results(results, sample_root, trained[0], out, **kwargs)
+    first = _mtimes(out)
+    assert len(first) == 2  # one result per batch: the two batches before the interruption
+    monkeypatch.setattr(batch, "correct_many", real)
+    report = correct_results(results, sample_root, trained[0], out, **kwargs)
+    assert all((out / n).stat().st_mtime_ns == t for n, t in first.items())
+    assert report["written_this_run"] == len(_mtimes(results)) - 2
+    assert set(report["images"]) == set(_mtimes(out)) == set(_mtimes(results))
+
+
+def test_a_report_cannot_lead_correct_outside_its_folders(sample_root, trained, tmp_path):
+    from vtonlib.correct.batch import result_pairs
+    from vtonlib.tryon import sample_split
+
+    results = tmp_path / "results"
+    sample_split(sample_root, trained[0], results, num_inference_steps=2, progress=False)
+    report = json.loads((results / "tryon.json").read_text())
+    report["images"]["../../escape.png"] = {"person": "../../../x", "cloth": "y"}
+    (results / "tryon.json").write_text(json.dumps(report))
+    pairs = result_pairs(results)
+    assert "../../escape.png" not in pairs and pairs and all("/" not in n for n in pairs)

@@ -23,6 +23,7 @@ from ..hands.masks import from_detector
 from ..lora.adapter import fuse_lora
 from ..tryon.data import garment_crop, inpaint_region, preserve_hands
 from ..tryon.pipeline import TryOnPipeline
+from ..validate import Progress, is_plain_name
 from ..hands.masks import hands_from_mask
 from .hands import HandSelection, select_hands
 from .loop import CorrectionConfig, correct_many, lora_draws_hint
@@ -56,7 +57,9 @@ def result_pairs(results: Path) -> dict[str, tuple[str, str]]:
     for path in sorted(results.glob("*.png")):
         if path.name not in known and "__" in path.stem:
             known[path.name] = tuple(path.stem.split("__", 1))
-    return known
+    # names are files of this folder and ids of the dataset: nothing a report says may lead elsewhere
+    return {name: ids for name, ids in known.items()
+            if is_plain_name(name) and len(ids) == 2 and all(is_plain_name(i) for i in ids)}
 
 
 def guess_skin(ds: VitonDataset, person_id: str, needed: bool):
@@ -115,6 +118,11 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
     tryon_report = read_json(results / "tryon.json") if (results / "tryon.json").exists() else {}
     preserved = Path(tryon_report["preserve_hands"]) if tryon_report.get("preserve_hands") else None
     todo = [name for name in sorted(pairs) if not (out / name).exists()]
+    for name in sorted(pairs):  # written by an earlier run that stopped before it could report them
+        if (out / name).exists() and "error" in report["images"].get(name, {"error": "not listed"}):
+            report["images"][name] = {"person": pairs[name][0], "cloth": pairs[name][1],
+                                      "note": "written by an earlier run"}
+    Progress.start(len(todo))
     written = 0
     clip_size = pipe.model.config.clip["image_size"] if pipe else 0
     pending: list[dict] = []  # read and prepared, waiting for the batch's refiner call
@@ -142,6 +150,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
                                       "skipped": job["skipped"] + result.skipped, "note": result.note,
                                       "seconds": round(result.seconds, 3)}
         count = len(pending)
+        Progress.step(count)
         pending.clear()
         write_json(report_path, report)  # after every batch: an interruption loses at most one batch
         return count
@@ -171,6 +180,7 @@ def correct_results(results, root, model_dir, out, lora=None, split: str = "test
         except (DataError, ValueError, OSError) as e:  # reported; the other results go on
             report["images"][name] = {"error": str(e)}
             write_json(report_path, report)
+            Progress.step()
         if len(pending) >= (1 if refiner is not None else batch_size):  # SD draws one noise per batch
             written += flush()
     written += flush()
