@@ -354,3 +354,18 @@ def test_a_report_cannot_lead_correct_outside_its_folders(sample_root, trained, 
     (results / "tryon.json").write_text(json.dumps(report))
     pairs = result_pairs(results)
     assert "../../escape.png" not in pairs and pairs and all("/" not in n for n in pairs)
+
+
+def test_check_json_into_an_unwritable_place_is_a_message(sample_root, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run(["check", sample_root, "--quick", "--json", tmp_path / "file" / "report.json", "--quiet"],
+                       capsys)
+    assert code == 2 and "is a file, not a folder" in err
+
+
+def test_make_sample_refuses_zero_people_before_writing(tmp_path):
+    from vtonlib.data.sample import make_sample
+
+    with pytest.raises(ValueError, match="n >= 1"):
+        make_sample(tmp_path / "s", n=0, progress=False)
+    assert not (tmp_path / "s").exists()

@@ -93,6 +93,9 @@ def make_sample(out: str | os.PathLike, n: int = 48, size: tuple[int, int] = (25
         >>> root = make_sample("data/sample", n=48, size=(256, 192), seed=0)
     """
     check_size(size)
+    if int(n) < 1 or not 0 <= test_fraction < 1:  # checked before anything is written
+        raise ValueError(f"a sample needs n >= 1 people and a test fraction in [0, 1); got n={n}, "
+                         f"test_fraction={test_fraction}")
     out = Path(out)
     params = {"generator_version": GENERATOR_VERSION, "n": n, "size": list(size), "seed": seed,
               "test_fraction": test_fraction}
