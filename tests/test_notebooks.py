@@ -18,6 +18,7 @@ SMOKE = {
     "05_lora_hands": {"N_SAMPLES": 14, "STEPS": 6, "SAMPLE_EVERY": 3, "REPAINT_STEPS": 2},
     "06_hand_correction": {"N_SAMPLES": 14, "STEPS": 4, "TRYON_STEPS": 3, "SCALES": [0.0, 0.8]},
     "07_evaluation": {"N_SAMPLES": 14, "STEPS": 4, "TRYON_STEPS": 3},
+    "08_your_photo": {"STEPS": 2},
 }
 
 NOTEBOOKS = notebooks(REPO / "notebooks")

@@ -302,6 +302,42 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _prepare(args) -> int:
+    from .prepare import prepare_root
+
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    if len(size) != 2 or min(size) < 64:
+        raise ValueError(f"--size {args.size}: expected HEIGHTxWIDTH, e.g. 1024x768")
+    output_dir(args.out)
+    report = prepare_root(args.people, args.garment, args.out, size, progress=not args.quiet)
+    ok_people = [k for k, v in report["people"].items() if "error" not in v]
+    ok_garments = [k for k, v in report["garments"].items() if "error" not in v]
+    print(f"{len(ok_people)} of {len(report['people'])} people and {len(ok_garments)} of {len(report['garments'])} "
+          f"garments prepared into {args.out} (test/, test_pairs.txt); report in {args.out}/prepare.json")
+    for kind in ("people", "garments"):
+        for key, entry in report[kind].items():
+            if "error" in entry:
+                print(f"  {key}: {entry['error']}")
+            elif entry.get("notes"):
+                print(f"  {key}: {'; '.join(entry['notes'])}")
+    return 0 if ok_people and ok_garments else 1
+
+
+def _try(args) -> int:
+    from .prepare.whole import try_photo
+
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    record = try_photo(args.person, args.garment, args.out, model=args.model, warp=args.warp, lora=args.lora,
+                       lora_scale=args.lora_scale, size=size, steps=args.steps, seed=args.seed,
+                       progress=not args.quiet)
+    print(f"try-on written to {record['outputs']['tryon']}, hands corrected in {record['outputs']['corrected']}, "
+          f"side by side in {record['outputs']['side_by_side']}")
+    print("  seconds: " + ", ".join(f"{k} {v}" for k, v in record["seconds"].items()))
+    if record.get("note"):
+        print(f"  {record['note']}")
+    return 0
+
+
 def _weights(args) -> int:
     from . import weights
 
@@ -550,6 +586,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-detector", action="store_true", help="skip the MediaPipe hand metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("prepare", help="plain photos of people and garments -> a VITON-HD root (MediaPipe, CPU)")
+    p.add_argument("people", nargs="+", metavar="PERSON", help="person photos (JPEG, PNG; any size)")
+    p.add_argument("--garment", nargs="+", required=True, help="garment product photos")
+    p.add_argument("--out", required=True, help="the root to write (test/, test_pairs.txt, prepare.json)")
+    p.add_argument("--size", default="1024x768", help="HEIGHTxWIDTH of the root's images (default VITON-HD's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_prepare)
+    p = sub.add_parser("try", help="the whole job on one photo: prepare, warp, try on, correct the hands")
+    p.add_argument("person")
+    p.add_argument("garment")
+    p.add_argument("--out", required=True, help="folder for tryon.png, corrected.png, side_by_side.png, try.json")
+    p.add_argument("--model", help="try-on model folder (default: the latest course run's, runs/)")
+    p.add_argument("--warp", help="warping model (default: the latest course run's)")
+    p.add_argument("--lora", help="hand LoRA (default: the latest course run's)")
+    p.add_argument("--lora-scale", "--lora_scale", dest="lora_scale", type=finite_float, default=0.8)
+    p.add_argument("--size", default="1024x768", help="HEIGHTxWIDTH the photo is fitted to (default 1024x768)")
+    p.add_argument("--steps", type=positive_int, default=25, help="try-on sampler steps (DPM-Solver++)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_try)
 
     p = sub.add_parser("weights", help="the pretrained files the course uses: list, install (set-up), check")
     p.add_argument("action", choices=["list", "install", "check"])

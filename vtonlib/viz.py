@@ -154,6 +154,29 @@ def annotations(person, cloth=None) -> tuple[list[np.ndarray], list[str]]:
     return images, titles
 
 
+def prepared_views(person) -> tuple[list[np.ndarray], list[str]]:
+    """What ``vton prepare`` built for one photo, over the photo: keypoints and hands, the parse, DensePose,
+    and the region the try-on will repaint."""
+    from .hands.masks import from_keypoints
+
+    hands = from_keypoints(person.keypoints, person.image.shape[:2]).mask if person.keypoints is not None else None
+    images = [skeleton(person.image, person.keypoints) if person.keypoints is not None else person.image]
+    titles = ["keypoints (body + hands)"]
+    if hands is not None:
+        images.append(overlay(person.image, hands, (255, 0, 0)))
+        titles.append("hand masks")
+    if person.parse is not None:
+        images.append(L.colorize_parse(person.parse))
+        titles.append("parse")
+    if person.densepose is not None:
+        images.append(L.render_densepose(person.densepose))
+        titles.append("DensePose parts")
+    if person.agnostic_mask is not None:
+        images.append(overlay(person.image, person.agnostic_mask, (128, 128, 128), 0.8))
+        titles.append("repainted region")
+    return images, titles
+
+
 def running_mean(values, window: int = 10) -> np.ndarray:
     """Mean over a sliding window (shorter at the start), for readable loss curves; same length as input."""
     values = np.asarray(values, dtype=float)

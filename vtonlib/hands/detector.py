@@ -13,6 +13,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
+# MediaPipe's C++ core logs warnings ("Feedback manager requires a model with a single signature ...") each time
+# a graph starts, some from its own threads after any redirection is undone: glog's level keeps them out
+os.environ.setdefault("GLOG_minloglevel", "2")
+
 
 @contextmanager
 def _native_logs_silenced():
