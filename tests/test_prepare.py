@@ -120,11 +120,14 @@ def test_prepare_writes_a_root_every_stage_reads(real_person, real_garment, tmp_
     two = tmp_path / "two.jpg"
     person = read_photo(real_person)
     imaging.write_image(two, np.concatenate([person, person], 1))
-    people = [real_person, empty, two] + ([other] if other.exists() else [])
+    cut = tmp_path / "cut.jpg"
+    imaging.write_image(cut, person[:420])  # head and shoulders only: no hips in the frame
+    people = [real_person, empty, two, cut] + ([other] if other.exists() else [])
     before = {p: p.read_bytes() for p in people}
     report = prepare_root(people, [real_garment], tmp_path / "root", progress=False)
     assert "no person found" in report["people"]["empty"]["error"]
     assert "people" in report["people"]["two"]["error"]
+    assert "cut by the frame" in report["people"]["cut"]["error"]
     ok = [k for k, v in report["people"].items() if "error" not in v]
     assert "00006_00" in ok and all(p.read_bytes() == b for p, b in before.items())
     test = tmp_path / "root" / "test"
