@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup weights test run lab clean
+DEMO_STAMP := $(VENV)/.demo-stamp
+
+.PHONY: setup weights test run lab demo demo-setup clean
 
 setup: $(STAMP) weights
 
@@ -31,6 +33,20 @@ run: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+# The web demo, an optional extra: Gradio and Playwright (for its browser test) into the same venv. Gradio
+# 6.31 caps pillow below 13 while the course pins 13.0.0 (it runs fine on it): its requirements first, then
+# gradio itself with --no-deps. The browser test also needs the system's Chromium (Debian: apt install chromium).
+demo-setup: setup $(DEMO_STAMP)
+
+$(DEMO_STAMP): requirements-demo.txt $(STAMP)
+	@echo "Installing the demo extras (Gradio, Playwright) into $(VENV)"
+	$(PY) -m pip install -qq -r requirements-demo.txt
+	$(PY) -m pip install -qq --no-deps gradio==6.31.0
+	@touch $(DEMO_STAMP)
+
+demo: demo-setup
+	GRADIO_ANALYTICS_ENABLED=False $(VENV)/bin/vton demo
 
 clean:
 	rm -rf runs/ .pytest_cache

@@ -338,6 +338,21 @@ def _try(args) -> int:
     return 0
 
 
+def _demo(args) -> int:
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        raise ValueError("the demo needs Gradio: install it with `make demo` (see README, 'The demo')")
+    from .demo import serve
+
+    print(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    serve(args.host, args.port, args.model, args.warp, args.lora)
+    return 0
+
+
 def _weights(args) -> int:
     from . import weights
 
@@ -607,6 +622,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_try)
+
+    p = sub.add_parser("demo", help="a local web page (Gradio) that runs the course's code on your photos")
+    p.add_argument("--model", help="try-on model folder (default: the latest course run's, runs/)")
+    p.add_argument("--warp", help="warping model (default: the latest course run's)")
+    p.add_argument("--lora", help="hand LoRA (default: the latest course run's)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default: this machine only)")
+    p.add_argument("--port", type=positive_int, default=7860)
+    p.set_defaults(func=_demo)
 
     p = sub.add_parser("weights", help="the pretrained files the course uses: list, install (set-up), check")
     p.add_argument("action", choices=["list", "install", "check"])

@@ -51,10 +51,20 @@ def hand_zoom(images: list[np.ndarray], boxes: list[tuple[int, int, int, int]], 
     return side_by_side(crops, size) if crops else None
 
 
+HAND_SOURCES = ("keypoints", "detector", "none")
+
+
 def try_photo(person, garment, out, model=None, warp=None, lora=None, lora_scale: float = 0.8,
-              size: tuple[int, int] = (1024, 768), steps: int = 25, seed: int = 0, progress: bool = False) -> dict:
+              size: tuple[int, int] = (1024, 768), steps: int = 25, seed: int = 0, progress: bool = False,
+              strength: float = 0.5, hand_source: str = "keypoints", on_step=None) -> dict:
     """Run everything for one person and one garment photo; write into ``out``: ``tryon.png`` and
-    ``corrected.png`` (the photo's own size), ``side_by_side.png``, ``try.json`` (what ran, how long)."""
+    ``corrected.png`` (the photo's own size), ``side_by_side.png``, ``try.json`` (what ran, how long).
+
+    ``hand_source``: where the hands to correct come from: the prepared keypoints (MediaPipe Hands on the
+    photo), the detector run on the try-on result, or "none" (no correction). ``on_step(name, done, total)``
+    is called before each step (a progress bar)."""
+    if hand_source not in HAND_SOURCES:
+        raise ValueError(f"hand source {hand_source!r}: one of {', '.join(HAND_SOURCES)}")
     from ..correct import CorrectionConfig, correct_results
     from ..hands import write_hand_masks
     from ..tryon import sample_split
@@ -67,9 +77,14 @@ def try_photo(person, garment, out, model=None, warp=None, lora=None, lora_scale
         model, warp = model or found["model"], warp or found["warp"]
         lora = lora if lora is not None else found["lora"]
     times, record = {}, {"person": str(person), "garment": str(garment), "model": str(model), "warp": str(warp),
-                         "lora": str(lora) if lora else None, "lora_scale": lora_scale}
+                         "lora": str(lora) if lora else None, "lora_scale": lora_scale, "strength": strength,
+                         "hand_source": hand_source}
+
+    names = ["prepare", "warp", "try-on", "hand masks", "hand correction"]
 
     def step(name, run):
+        if on_step is not None:
+            on_step(name, names.index(name), len(names))
         start = time.perf_counter()
         result = run()
         times[name] = round(time.perf_counter() - start, 2)
@@ -90,13 +105,14 @@ def try_photo(person, garment, out, model=None, warp=None, lora=None, lora_scale
         raise DataError(person, f"the try-on failed: {tried['images'].get(name)}")
     hands = step("hand masks", lambda: write_hand_masks(root, split=SPLIT, method="keypoints", progress=progress))
     corrected_dir = out / "corrected"
-    if lora:
-        step("hand correction", lambda: correct_results(results, root, model, corrected_dir, lora=lora,
-                                                        hand_mask_dir=root / SPLIT / "hand-mask",
-                                                        config=CorrectionConfig(lora_scale=lora_scale, seed=seed),
-                                                        progress=progress))
+    if lora and hand_source != "none":
+        detect = hand_source == "detector"
+        step("hand correction", lambda: correct_results(
+            results, root, model, corrected_dir, lora=lora, detect=detect,
+            hand_mask_dir=None if detect else root / SPLIT / "hand-mask",
+            config=CorrectionConfig(lora_scale=lora_scale, strength=strength, seed=seed), progress=progress))
     else:
-        record["note"] = "no hand LoRA: the corrected image is the try-on"
+        record["note"] = ("no hand LoRA" if not lora else "hand source 'none'") + ": the corrected image is the try-on"
     frame = Frame.from_dict(report["people"][pid]["frame"])
     original = read_photo(person)
     region = imaging.read_mask(root / SPLIT / "agnostic-mask" / f"{pid}_mask.png")
