@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
 
 from . import imaging
 from .fileio import DataError
@@ -68,7 +65,8 @@ def run_request(models: dict, person, garment, lora_scale: float = 0.8, strength
     if not person or not garment:
         raise DataError("input", "give a person photo and a garment photo")
     work = Path(work or tempfile.mkdtemp(prefix="vton-demo-"))
-    out = work / f"request-{time.strftime('%H%M%S')}-{os.getpid()}-{np.random.randint(1 << 30)}"
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix="request-", dir=work))  # one folder per request: requests never mix
     record = try_photo(person, garment, out, lora=models["lora"], model=models["model"], warp=models["warp"],
                        lora_scale=float(lora_scale), strength=float(strength), hand_source=hand_source,
                        seed=int(seed), steps=steps, on_step=on_step)
@@ -111,6 +109,7 @@ def build_app(model=None, warp=None, lora=None, work=None):
                         f"then `vton demo` again; or start it with `--model DIR --warp CKPT --lora F`.")
         return app
     people, garments = examples()
+    work = work or tempfile.mkdtemp(prefix="vton-demo-")  # this server's requests, one folder each
 
     def respond(person, garment, lora_scale, strength, hand_source, seed, progress=gr.Progress()):
         try:

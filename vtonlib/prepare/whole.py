@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import imaging
-from ..fileio import DataError, read_json, write_json
+from ..fileio import DataError, write_json
 from .batch import SPLIT, prepare_root, sample_id
 from .photo import Frame, paste_back, read_photo
 
@@ -141,7 +141,3 @@ def try_photo(person, garment, out, model=None, warp=None, lora=None, lora_scale
                                                             ("side_by_side", "side_by_side.png"))}})
     write_json(out / "try.json", record)
     return record
-
-
-def read_record(out: str | os.PathLike) -> dict:
-    return read_json(Path(out) / "try.json")
