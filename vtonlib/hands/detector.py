@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from contextlib import contextmanager
 
 import numpy as np
 
-# MediaPipe's C++ core logs warnings ("Feedback manager requires a model with a single signature ...") each time
-# a graph starts, some from its own threads after any redirection is undone: glog's level keeps them out
-os.environ.setdefault("GLOG_minloglevel", "2")
-
 
 @contextmanager
-def _native_logs_silenced():
+def _native_logs_silenced(grace: float = 0.0):
     """MediaPipe's C++ core logs start-up chatter straight to file descriptor 2 ("Created TensorFlow
-    Lite XNNPACK delegate", "Feedback manager requires ..."); park that descriptor on /dev/null."""
+    Lite XNNPACK delegate", "Feedback manager requires ..."); park that descriptor on /dev/null. Some of it
+    comes from the graph's own threads a moment after a first call returns: ``grace`` seconds wait for it."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -29,6 +27,8 @@ def _native_logs_silenced():
         os.dup2(devnull, 2)
         yield
     finally:
+        if grace:
+            time.sleep(grace)
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
@@ -68,7 +68,7 @@ class HandDetector:
             if self._warm:
                 result = self._hands.process(np.ascontiguousarray(image))
             else:  # the first call loads the models, and logs about it
-                with _native_logs_silenced():
+                with _native_logs_silenced(grace=0.2):
                     result = self._hands.process(np.ascontiguousarray(image))
                 self._warm = True
         found = []
@@ -82,7 +82,8 @@ class HandDetector:
         return found
 
     def close(self) -> None:
-        self._hands.close()
+        with _native_logs_silenced():  # closing a graph logs too
+            self._hands.close()
 
     def __enter__(self):
         return self

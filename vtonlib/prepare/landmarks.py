@@ -114,14 +114,15 @@ class Estimator:
             self._pose = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
             self._face = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=3)
             self._faces = face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-        self._silence = _native_logs_silenced
+        self._silence, self._warm = _native_logs_silenced, False
         self.hands = HandDetector(min_confidence=hand_confidence)
 
     def __call__(self, image: np.ndarray) -> Landmarks:
         h, w = image.shape[:2]
         image = np.ascontiguousarray(image)
-        with warnings.catch_warnings(), self._silence():
+        with warnings.catch_warnings(), self._silence(grace=0.0 if self._warm else 0.2):
             warnings.simplefilter("ignore")
+            self._warm = True
             pose = self._pose.process(image)
             faces = self._face.process(image)
             detected = self._faces.process(image).detections or []
@@ -138,9 +139,10 @@ class Estimator:
         return Landmarks(Keypoints(body, assigned["left"], assigned["right"]), mask, found_faces, len(hands), people)
 
     def close(self) -> None:
-        self._pose.close()
-        self._face.close()
-        self._faces.close()
+        with self._silence():  # closing a graph logs too
+            self._pose.close()
+            self._face.close()
+            self._faces.close()
         self.hands.close()
 
     def __enter__(self):

@@ -95,7 +95,8 @@ def try_photo(person, garment, out, model=None, warp=None, lora=None, lora_scale
     pid, gid = sample_id(person), sample_id(garment)
     for kind, key in (("people", pid), ("garments", gid)):
         if "error" in report[kind].get(key, {"error": "not prepared"}):
-            raise DataError(person if kind == "people" else garment, report[kind][key]["error"])
+            source = person if kind == "people" else garment
+            raise DataError(source, report[kind][key]["error"].removeprefix(f"{source}: "))
     step("warp", lambda: apply_warp(root, warp, unpaired=True, progress=progress))
     results = out / "results"
     tried = step("try-on", lambda: sample_split(root, model, results, unpaired=True, num_inference_steps=steps,
