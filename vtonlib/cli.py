@@ -303,11 +303,10 @@ def _evaluate(args) -> int:
 
 
 def _prepare(args) -> int:
+    from .data.sample import parse_size
     from .prepare import prepare_root
 
-    size = tuple(int(v) for v in args.size.lower().split("x"))
-    if len(size) != 2 or min(size) < 64:
-        raise ValueError(f"--size {args.size}: expected HEIGHTxWIDTH, e.g. 1024x768")
+    size = parse_size(args.size)
     output_dir(args.out)
     report = prepare_root(args.people, args.garment, args.out, size, progress=not args.quiet)
     ok_people = [k for k, v in report["people"].items() if "error" not in v]
@@ -324,9 +323,10 @@ def _prepare(args) -> int:
 
 
 def _try(args) -> int:
+    from .data.sample import parse_size
     from .prepare.whole import try_photo
 
-    size = tuple(int(v) for v in args.size.lower().split("x"))
+    size = parse_size(args.size)
     record = try_photo(args.person, args.garment, args.out, model=args.model, warp=args.warp, lora=args.lora,
                        lora_scale=args.lora_scale, size=size, steps=args.steps, seed=args.seed,
                        progress=not args.quiet)

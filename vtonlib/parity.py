@@ -58,15 +58,21 @@ def golden_sets(root: str | os.PathLike) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob("*/manifest.json"))
 
 
-def _tools(golden_dir: Path):
-    """The set's own ``tools/make_checkpoint.py`` (no code of the original runs: it draws seeded tensors)."""
-    path = golden_dir.resolve().parent / "tools" / "make_checkpoint.py"
+def _tool(golden_dir: Path, name: str):
+    """A module of the sets' own ``tools/`` folder (no code of the original runs there: ``make_checkpoint``
+    draws seeded tensors, ``golden_data`` decodes stored ones)."""
+    path = Path(golden_dir).resolve().parent / "tools" / f"{name}.py"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: the golden sets' checkpoint tool is missing")
-    spec = importlib.util.spec_from_file_location("parity_make_checkpoint", path)
+        raise FileNotFoundError(f"{path}: the golden sets' tool is missing")
+    spec = importlib.util.spec_from_file_location(f"parity_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _tools(golden_dir: Path):
+    """The set's ``tools/make_checkpoint.py``."""
+    return _tool(golden_dir, "make_checkpoint")
 
 
 def _read(golden_dir: Path, name: str) -> dict[str, torch.Tensor]:
@@ -200,11 +206,7 @@ def _run_data(golden_dir: Path, manifest: dict, work: Path) -> dict[str, float]:
     from .data import dci
     from .data.reader import VitonDataset
 
-    tools = golden_dir.resolve().parent / "tools"
-    spec = importlib.util.spec_from_file_location("parity_golden_data", tools / "golden_data.py")
-    golden_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(golden_data)
-    gold = golden_data.load(golden_dir)
+    gold = _tool(golden_dir, "golden_data").load(golden_dir)
     sample = golden_dir.resolve().parent.parent / manifest["sample"].removeprefix("shared/")
     if not sample.is_dir():
         raise FileNotFoundError(f"{sample}: the data set's VITON-HD sample is missing")

@@ -112,7 +112,7 @@ def output_file(path: str | os.PathLike, *inputs: str | os.PathLike, option: str
         if given is not None and _same(path, Path(given)):
             raise DataError(path, f"the {option} file is also an input of this command: it would be overwritten; "
                                   f"write to another file")
-    output_dir(path.parent if str(path.parent) else ".", option)
+    output_dir(path.parent, option)
     return path
 
 

@@ -24,14 +24,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import labels as L
-from .agnostic import agnostic_mask
+from .agnostic import agnostic_image, agnostic_mask
 from .. import imaging
 from .reader import VitonDataset
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 VERSIONS = ("v1", "v2")
-GREY = (128, 128, 128)  # PIL's 'gray'
 GROUP_LUT = np.zeros(256, dtype=np.int64)
 for _group, (_, _ids) in enumerate(L.PARSE_GROUPS):
     GROUP_LUT[list(_ids)] = _group
@@ -92,10 +91,8 @@ def garment_reference(cloth: torch.Tensor, cloth_mask: np.ndarray, factor: float
 
 
 def agnostic_picture(photo: Image.Image, region: np.ndarray) -> Image.Image:
-    """The photo with the agnostic region painted grey (get_agnostic's picture)."""
-    out = np.asarray(photo.convert("RGB")).copy()
-    out[region] = GREY
-    return Image.fromarray(out)
+    """The photo with the agnostic region painted grey (get_agnostic's picture: PIL's 'gray', 128)."""
+    return Image.fromarray(agnostic_image(np.asarray(photo.convert("RGB")), region))
 
 
 def _parse(ds: VitonDataset, person_id: str) -> Image.Image:

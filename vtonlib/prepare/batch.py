@@ -104,6 +104,11 @@ def prepare_garment(path, size: tuple[int, int] = (1024, 768)) -> dict:
                                                         "coverage": round(float(placed.mean()), 3)}}
 
 
+def _done(entry: dict | None, output: Path) -> bool:
+    """Prepared by an earlier run: reported without an error, and its output on disk."""
+    return bool(entry) and "error" not in entry and output.exists()
+
+
 def prepare_root(people, garments, out, size: tuple[int, int] = (1024, 768), progress: bool = True) -> dict:
     """Write the root ``out`` (``test/`` split, ``test_pairs.txt``, ``prepare.json``); return the report."""
     out = Path(out)
@@ -119,7 +124,7 @@ def prepare_root(people, garments, out, size: tuple[int, int] = (1024, 768), pro
     Progress.start(len(people) + len(garments))
     for path in garments:
         gid = sample_id(path)
-        if "error" not in report["garments"].get(gid, {"error": ""}) and (out / SPLIT / "cloth" / f"{gid}.jpg").exists():
+        if _done(report["garments"].get(gid), out / SPLIT / "cloth" / f"{gid}.jpg"):
             Progress.step()
             continue
         try:
@@ -134,8 +139,7 @@ def prepare_root(people, garments, out, size: tuple[int, int] = (1024, 768), pro
     try:
         for path in tqdm(people, desc="preparing photos", disable=not progress):
             pid = sample_id(path)
-            done = report["people"].get(pid, {})
-            if "error" not in done and done and (out / SPLIT / "image" / f"{pid}.jpg").exists():
+            if _done(report["people"].get(pid), out / SPLIT / "image" / f"{pid}.jpg"):
                 Progress.step()
                 continue
             estimator = estimator or Estimator()

@@ -98,7 +98,7 @@ class TinyAutoencoder(nn.Module):
     def raw_latents(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder((images + 1) / 2)
 
-    def encode(self, images: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, sample: bool = False, generator=None, noise=None) -> torch.Tensor:
         """(B, 3, H, W) in [-1, 1] -> (B, C, H/8, W/8) scaled latents (deterministic: ``sample`` is moot)."""
         return (self.raw_latents(images) - self.shift) * self.scale
 
@@ -154,9 +154,16 @@ class KLAutoencoder(nn.Module):
     def downscale(self) -> int:
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
-    def encode(self, images: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, sample: bool = False, generator=None, noise=None) -> torch.Tensor:
+        """Scaled latents: the posterior's mode, or with ``sample`` a draw from it (its standard-normal
+        ``noise`` given, or drawn from ``generator``)."""
         dist = self.vae.encode(images).latent_dist
-        latents = dist.sample(generator) if sample else dist.mode()
+        if not sample:
+            latents = dist.mode()
+        elif noise is None:
+            latents = dist.sample(generator)
+        else:
+            latents = dist.mean + dist.std * noise.to(dist.mean)
         return latents * float(self.vae.config.scaling_factor)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:

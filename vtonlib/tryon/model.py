@@ -211,8 +211,8 @@ class TryOnModel(torch.nn.Module):
     def downscale(self) -> int:
         return self.autoencoder.downscale
 
-    def encode(self, images: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
-        return self.autoencoder.encode(images, sample, generator)
+    def encode(self, images: torch.Tensor, sample: bool = False, generator=None, noise=None) -> torch.Tensor:
+        return self.autoencoder.encode(images, sample, generator, noise)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         return self.autoencoder.decode(latents)

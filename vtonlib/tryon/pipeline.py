@@ -80,13 +80,8 @@ class TryOnPipeline:
     def encode_image(self, images, generator=None, noise=None):
         """Latents of images: the posterior's mode, or (``sampling["inpaint_latent"] == "sample"``, as
         DCI-VTON) a sample of it, drawn from ``generator`` or given as ``noise`` (standard normal)."""
-        if self.sampling["inpaint_latent"] == "mode" or not hasattr(self.model.autoencoder, "vae"):
-            return self.model.encode(images)  # TAEF2 is deterministic: there is no posterior to sample
-        vae = self.model.autoencoder.vae
-        dist = vae.encode(images).latent_dist
-        if noise is None:
-            noise = torch.randn(dist.mean.shape, generator=generator, device=dist.mean.device, dtype=dist.mean.dtype)
-        return (dist.mean + dist.std * noise.to(dist.mean)) * float(vae.config.scaling_factor)
+        # (TAEF2 is deterministic: there is no posterior to sample)
+        return self.model.encode(images, self.sampling["inpaint_latent"] == "sample", generator, noise)
 
     def resize_mask(self, inpaint_mask, size):
         """The pixel mask at latent size: nearest (each latent pixel kept or repainted) or bilinear, as
